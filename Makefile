@@ -1,0 +1,52 @@
+# RFP Portal — the two commands: `make run` (the demo) and `make test` (the suite).
+# Both create the virtual environment from the lock file on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+# The test suite runs on PostgreSQL; override DATABASE_URL to use another server.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rfp_portal
+
+.PHONY: run test install lint format migrate demo clean-venv help
+
+help:
+	@echo "make run    - set up, migrate, load the demo and serve it at http://$(HOST):$(PORT)"
+	@echo "make test   - set up and run the whole test suite (PostgreSQL, Redis, chromium)"
+	@echo "make lint   - ruff check and format check"
+
+$(STAMP): requirements-dev.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+
+run: demo
+	@echo ""
+	@echo "RFP Portal is at http://$(HOST):$(PORT)/   (Ctrl-C stops it)"
+	@echo ""
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,117 @@
+"""The demo: RFPs from proposals/demo_data/rfps (a copy of shared/data/rfps) and demo people.
+
+load_demo() is idempotent: what exists already is left untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from django.db import transaction
+
+from proposals import services
+from rfp_portal import permissions
+from rfp_portal.accounts import ensure_user
+
+DEMO_DATA_DIR = Path(__file__).resolve().parent / "demo_data" / "rfps"
+DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105  a published demo login, by design
+# A fixed base32 TOTP secret, so reviewer and staff demo logins work with any authenticator app
+# (or `python manage.py demo_totp`). Demo only: never use a known secret for a real account.
+DEMO_TOTP_SECRET = "RFPPORTALDEMOKEYRFPPORTALDEMOKEY"  # noqa: S105  published demo secret
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    email: str
+    full_name: str
+    organisation: str
+    roles: tuple[permissions.Role, ...]
+    admin_access: bool = False
+
+    @property
+    def has_mfa(self) -> bool:
+        return bool(set(self.roles) & permissions.MFA_ROLES)
+
+
+DEMO_PEOPLE = (
+    DemoPerson(
+        "staff@example.org",
+        "Sam Staff",
+        "Python Software Foundation",
+        (permissions.Role.STAFF,),
+        admin_access=True,
+    ),
+    DemoPerson(
+        "reviewer@example.org", "Rae Reviewer", "Packaging WG", (permissions.Role.REVIEWER,)
+    ),
+    DemoPerson(
+        "reviewer2@example.org", "Rio Reviewer", "Packaging WG", (permissions.Role.REVIEWER,)
+    ),
+    DemoPerson(
+        "proposer@example.org", "Pat Proposer", "Pat Consulting", (permissions.Role.PROPOSER,)
+    ),
+)
+
+# Fictional teams that bid for the decided 2019 RFP (their proposals arrive with the
+# proposals feature; the accounts exist so the demo can show them).
+DEMO_TEAMS = (
+    DemoPerson(
+        "lead@mossgreen.example",
+        "Mira Moss",
+        "Mossgreen Software Co-op",
+        (permissions.Role.PROPOSER,),
+    ),
+    DemoPerson("hello@tern-labs.example", "Tomás Tern", "Tern Labs", (permissions.Role.PROPOSER,)),
+    DemoPerson(
+        "ana@quillwork.example", "Ana Quill", "Quillwork (freelance)", (permissions.Role.PROPOSER,)
+    ),
+    DemoPerson(
+        "ops@brightfield.example",
+        "Bo Bright",
+        "Brightfield Consulting Ltd",
+        (permissions.Role.PROPOSER,),
+    ),
+    DemoPerson(
+        "team@kestrel-a11y.example",
+        "Kit Kestrel",
+        "Kestrel Accessibility",
+        (permissions.Role.PROPOSER,),
+    ),
+)
+
+
+@dataclass
+class DemoReport:
+    rfps_created: list[str] = field(default_factory=list)
+    rfps_kept: list[str] = field(default_factory=list)
+    users_created: list[str] = field(default_factory=list)
+
+
+def demo_files(directory: Path = DEMO_DATA_DIR) -> list[Path]:
+    return sorted(directory.glob("*.toml"))
+
+
+@transaction.atomic
+def load_demo(*, now: datetime, directory: Path = DEMO_DATA_DIR) -> DemoReport:
+    report = DemoReport()
+    permissions.ensure_groups()
+    for path in demo_files(directory):
+        data = services.read_rfp_file(path)
+        shift = services.demo_shift(data, today=now.date())
+        result = services.load_rfp(data, shift=shift, now=now)
+        (report.rfps_created if result.created else report.rfps_kept).append(result.rfp.slug)
+    for person in DEMO_PEOPLE + DEMO_TEAMS:
+        user, created = ensure_user(
+            email=person.email,
+            password=DEMO_PASSWORD,
+            roles=person.roles,
+            full_name=person.full_name,
+            organisation=person.organisation,
+            admin_access=person.admin_access,
+            totp_secret=DEMO_TOTP_SECRET if person.has_mfa else None,
+        )
+        if created:
+            report.users_created.append(user.email)
+    return report

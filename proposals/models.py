@@ -1,0 +1,283 @@
+"""RFPs and what they publish: timeline, scope (milestones → features), elements, criteria.
+
+Fields and constraints only. Writes go through proposals.services (which computes the deadline
+instant with rfp_portal.deadlines); reads that depend on the viewer through proposals.selectors.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from rfp_portal import deadlines
+
+DEFAULT_SCALE_ANCHORS = {
+    "0": _("Not addressed: the proposal says nothing on this."),
+    "1": _("Poor: serious gaps or doubts."),
+    "2": _("Weak: addressed, but unconvincing."),
+    "3": _("Adequate: meets the expectation."),
+    "4": _("Good: convincing, with minor gaps."),
+    "5": _("Excellent: fully convincing, nothing missing."),
+}
+
+money_field = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(0)]}
+
+
+class RFP(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    funder = models.CharField(_("funder"), max_length=200, blank=True)
+    issuer = models.CharField(_("issuer"), max_length=200, blank=True)
+    summary = models.TextField(_("summary"))
+    body_markdown = models.TextField(_("body (Markdown)"), blank=True)
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default="USD",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code."))],
+    )
+    total_cap = models.DecimalField(_("total cap"), null=True, blank=True, **money_field)
+
+    deadline_date = models.DateField(_("deadline date"))
+    deadline_zone = models.CharField(
+        _("deadline time zone"),
+        max_length=64,
+        default=deadlines.AOE_ZONE_NAME,
+        help_text=_("AoE (Anywhere on Earth, UTC-12), UTC or an IANA zone such as Europe/Berlin."),
+    )
+    deadline_end_of_day = models.BooleanField(
+        _("end of day"),
+        default=True,
+        help_text=_("The deadline is the end of that day (24:00) in that zone."),
+    )
+    deadline_time = models.TimeField(
+        _("deadline time"),
+        null=True,
+        blank=True,
+        help_text=_("Only when not end of day: the local time of the deadline."),
+    )
+    deadline_instant = models.DateTimeField(
+        _("deadline (UTC instant)"),
+        editable=False,
+        db_index=True,
+        help_text=_("Computed from date, zone and end of day; never typed."),
+    )
+    grace_seconds = models.PositiveIntegerField(
+        _("grace seconds"),
+        default=0,
+        help_text=_("Submissions reaching the server this many seconds after the deadline count."),
+    )
+    submissions_open_at = models.DateTimeField(
+        _("submissions open at"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: proposals are accepted as soon as the RFP is published."),
+    )
+    review_due = models.DateField(_("review due date"), null=True, blank=True)
+    max_revisions = models.PositiveSmallIntegerField(
+        _("maximum revisions"),
+        default=3,
+        help_text=_("How many times a team may resubmit after its first submission."),
+    )
+    sealed = models.BooleanField(
+        _("sealed until the deadline"),
+        default=True,
+        help_text=_("Nobody but the team can read a proposal before the deadline."),
+    )
+    reviewers_see_others_first = models.BooleanField(
+        _("reviewers see other reviews before submitting their own"), default=False
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("RFP")
+        verbose_name_plural = _("RFPs")
+        ordering = ["-deadline_instant"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(grace_seconds__lte=86_400), name="rfp_grace_at_most_a_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(deadline_end_of_day=True) | Q(deadline_time__isnull=False),
+                name="rfp_deadline_time_unless_end_of_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False),
+                name="rfp_published_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("rfp_detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def submission_cutoff(self):
+        return deadlines.submission_cutoff(self.deadline_instant, self.grace_seconds)
+
+    def accepts_submissions_at(self, instant) -> bool:
+        if not self.is_published:
+            return False
+        if self.submissions_open_at and instant < self.submissions_open_at:
+            return False
+        return deadlines.is_before_deadline(instant, self.deadline_instant, self.grace_seconds)
+
+
+class TimelineEntry(models.Model):
+    class Precision(models.TextChoices):
+        DAY = "day", _("day")
+        MONTH = "month", _("month")
+
+    rfp = models.ForeignKey(RFP, on_delete=models.CASCADE, related_name="timeline")
+    date = models.DateField(_("date"))
+    precision = models.CharField(max_length=5, choices=Precision.choices, default=Precision.DAY)
+    label = models.CharField(_("label"), max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["date", "position"]
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline")
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.label}"
+
+
+class Milestone(models.Model):
+    rfp = models.ForeignKey(RFP, on_delete=models.CASCADE, related_name="milestones")
+    name = models.CharField(_("name"), max_length=200)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rfp", "name"], name="milestone_name_unique_in_rfp")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Feature(models.Model):
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="features")
+    name = models.CharField(_("name"), max_length=200)
+    budget = models.DecimalField(_("budget"), **money_field)
+    cap = models.DecimalField(_("cap"), **money_field)
+    tasks = models.JSONField(_("tasks"), default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["milestone__position", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(budget__gte=0), name="feature_budget_not_negative"),
+            models.CheckConstraint(
+                condition=Q(cap__gte=models.F("budget")), name="feature_cap_ge_budget"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProposalElement(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", _("text")
+        AGREEMENT = "agreement", _("agreement (checkbox)")
+        MILESTONE_CHOICE = "milestone_choice", _("choice of milestones")
+        PER_FEATURE_TEXT = "per_feature_text", _("a text per feature")
+        PER_FEATURE_AMOUNT = "per_feature_amount", _("an amount per feature")
+        PDF = "pdf", _("PDF document")
+
+    rfp = models.ForeignKey(RFP, on_delete=models.CASCADE, related_name="elements")
+    key = models.SlugField(_("key"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    label = models.CharField(_("label"), max_length=200)
+    help = models.TextField(_("help"), blank=True)
+    required = models.BooleanField(_("required"), default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rfp", "key"], name="element_key_unique_in_rfp")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Criterion(models.Model):
+    class Kind(models.TextChoices):
+        GATE = "gate", _("gate (pass/fail)")
+        SCORED = "scored", _("scored")
+
+    rfp = models.ForeignKey(RFP, on_delete=models.CASCADE, related_name="criteria")
+    key = models.SlugField(_("key"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    questions = models.JSONField(_("guiding questions"), default=list, blank=True)
+    weight = models.DecimalField(
+        _("weight"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    scale_min = models.PositiveSmallIntegerField(_("lowest score"), default=0)
+    scale_max = models.PositiveSmallIntegerField(_("highest score"), default=5)
+    anchors = models.JSONField(
+        _("scale anchors"), default=dict, blank=True, help_text=_("What each score means.")
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name_plural = _("criteria")
+        constraints = [
+            models.UniqueConstraint(fields=["rfp", "key"], name="criterion_key_unique_in_rfp"),
+            models.CheckConstraint(
+                condition=Q(kind="gate", weight__isnull=True)
+                | Q(kind="scored", weight__isnull=False, weight__gt=0),
+                name="criterion_weight_only_when_scored",
+            ),
+            models.CheckConstraint(
+                condition=Q(scale_max__gt=models.F("scale_min")), name="criterion_scale_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_gate(self) -> bool:
+        return self.kind == self.Kind.GATE
+
+    def scale_points(self) -> list[tuple[int, str]]:
+        """Each score with its anchor description (empty where none was written)."""
+        return [
+            (point, str(self.anchors.get(str(point), "")))
+            for point in range(self.scale_min, self.scale_max + 1)
+        ]

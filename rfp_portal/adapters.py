@@ -1,0 +1,40 @@
+"""allauth hooks: mails go through the outbox, and new accounts get the proposer role."""
+
+from __future__ import annotations
+
+import uuid
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.contrib.sites.shortcuts import get_current_site
+from django.core.mail import EmailMultiAlternatives
+
+from rfp_portal import outbox, permissions
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        from allauth.core import context as allauth_context
+
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        message = self.render_mail(template_prefix, email, ctx)
+        html = ""
+        if isinstance(message, EmailMultiAlternatives):
+            html = next((body for body, kind in message.alternatives if kind == "text/html"), "")
+        # Account mails (verification, reset) are requested by a person each time: every
+        # request is a new message, so the key is unique per request.
+        outbox.queue_mail(
+            to=email,
+            subject=message.subject,
+            body_text=message.body,
+            body_html=html,
+            template=template_prefix,
+            idempotency_key=f"account:{template_prefix}:{uuid.uuid4()}",
+        )
+
+    def save_user(self, request, user, form, commit=True):
+        user = super().save_user(request, user, form, commit=commit)
+        if commit:
+            permissions.grant_role(user, permissions.Role.PROPOSER)
+        return user

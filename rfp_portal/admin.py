@@ -1,0 +1,48 @@
+"""Admin for users and the read-only audit trail and outbox."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from rfp_portal.models import AuditEvent, OutboxMessage, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "organisation", "is_active", "is_staff"]
+    search_fields = ["email", "full_name", "organisation"]
+    list_filter = ["is_active", "is_staff", "groups"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        (_("Profile"), {"fields": ["full_name", "organisation", "time_zone"]}),
+        (_("Roles"), {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor_label", "action", "object_type", "object_label", "ip_address"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_label", "object_label", "action"]
+    date_hierarchy = "at"
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "to", "subject", "state", "attempts", "sent_at"]
+    list_filter = ["state", "template"]
+    search_fields = ["to", "subject"]

@@ -1,0 +1,45 @@
+"""The audit trail: record() is the only way an AuditEvent is written; nothing edits one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+from django.utils import timezone
+
+from rfp_portal.models import AuditEvent
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    # REMOTE_ADDR only: X-Forwarded-For is trivially forged unless a known proxy sets it.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    *,
+    action: str,
+    actor: Any = None,
+    obj: models.Model | None = None,
+    request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None,
+    at: Any = None,
+) -> AuditEvent:
+    """Append one event. Call it inside the transaction of the change it describes."""
+    if actor is None and request is not None:
+        actor = request.user
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_label=getattr(actor, "email", "") if actor else "",
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_label=str(obj)[:300] if obj is not None else "",
+        ip_address=client_ip(request),
+        details=details or {},
+        at=at or timezone.now(),
+    )

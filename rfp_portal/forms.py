@@ -1,0 +1,55 @@
+"""Forms for cross-cutting pages: extra sign-up fields, profile, time zone choice."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from rfp_portal import deadlines
+from rfp_portal.models import User
+
+
+class SignupExtraFields(forms.Form):
+    """Asked at sign-up in addition to allauth's e-mail and password."""
+
+    full_name = forms.CharField(
+        label=_("Full name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    organisation = forms.CharField(
+        label=_("Organisation (optional)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+
+    def signup(self, request, user: User) -> None:
+        user.full_name = self.cleaned_data["full_name"]
+        user.organisation = self.cleaned_data["organisation"]
+        user.save(update_fields=["full_name", "organisation"])
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(label=_("Your time zone"), choices=())
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = deadlines.zone_choices()
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name", "organisation", "time_zone"]
+        widgets = {"time_zone": forms.Select}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].widget.choices = [
+            ("", _("My browser's zone")),
+            *deadlines.zone_choices(),
+        ]
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"]
+        if value and not deadlines.is_valid_zone(value):
+            raise forms.ValidationError(_("Choose a time zone from the list."))
+        return value

@@ -1,0 +1,83 @@
+"""Template helpers for deadlines and money; all time maths stays in rfp_portal.deadlines."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+
+from rfp_portal import deadlines
+from rfp_portal.forms import TimeZoneForm
+
+register = template.Library()
+
+
+@register.inclusion_tag("partials/deadline.html", takes_context=True)
+def deadline_panel(context, rfp, heading_level=2):
+    request = context.get("request")
+    viewer_zone = getattr(request, "viewer_zone", None)
+    now = context.get("now") or timezone.now()
+    cd = deadlines.countdown(now, rfp.deadline_instant)
+    return {
+        "rfp": rfp,
+        "views": deadlines.deadline_views(rfp.deadline_instant, viewer_zone),
+        "viewer_zone": viewer_zone,
+        "deadline_iso": deadlines.to_utc_iso(rfp.deadline_instant),
+        "countdown": cd,
+        "countdown_text": deadlines.describe_countdown(cd),
+        "countdown_words": _countdown_words(),
+        "as_of": deadlines.format_in_zone(now, deadlines.UTC_ZONE_NAME).text,
+        "tz_form": TimeZoneForm(initial={"next": request.get_full_path() if request else "/"}),
+        "heading_level": heading_level,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+def _countdown_words() -> str:
+    """The countdown's words in the page's language, for portal.js to tick without a server."""
+
+    def forms(singular: str, plural: str) -> list[str]:
+        return [ngettext(singular, plural, n).replace("%(count)d", "%d") for n in (1, 2)]
+
+    return json.dumps(
+        {
+            "day": forms("%(count)d day", "%(count)d days"),
+            "hour": forms("%(count)d hour", "%(count)d hours"),
+            "minute": forms("%(count)d minute", "%(count)d minutes"),
+            "and": gettext("%(first)s and %(last)s"),
+            "left": gettext("%(duration)s left"),
+            "underMinute": gettext("less than a minute left"),
+            "closed": gettext("Proposals are no longer accepted."),
+        }
+    )
+
+
+@register.simple_tag(takes_context=True)
+def countdown_text(context, rfp) -> str:
+    now = context.get("now") or timezone.now()
+    return deadlines.describe_countdown(deadlines.countdown(now, rfp.deadline_instant))
+
+
+@register.simple_tag
+def deadline_in(rfp, zone: str = deadlines.AOE_ZONE_NAME) -> str:
+    return deadlines.format_deadline(rfp.deadline_instant, zone)
+
+
+@register.filter
+def utc_iso(instant) -> str:
+    return deadlines.to_utc_iso(instant) if instant else ""
+
+
+@register.filter
+def money(value, currency: str = "") -> str:
+    """1234.50 → "USD 1,234.50"; whole amounts without decimals."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(value)
+    text = intcomma(int(amount)) if amount == amount.to_integral() else intcomma(f"{amount:.2f}")
+    return f"{currency} {text}".strip()

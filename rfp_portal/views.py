@@ -1,0 +1,52 @@
+"""Cross-cutting pages: time zone choice, profile."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from rfp_portal.forms import ProfileForm, TimeZoneForm
+from rfp_portal.middleware import TZ_COOKIE
+
+
+def _safe_next(request: HttpRequest, target: str) -> str:
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return "/"
+
+
+@require_POST
+def set_time_zone(request: HttpRequest) -> HttpResponse:
+    """Remember the viewer's zone in a cookie (the no-JavaScript path; JS sets it itself)."""
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a time zone from the list."))
+        return redirect(_safe_next(request, request.POST.get("next", "")))
+    response = redirect(_safe_next(request, form.cleaned_data["next"]))
+    response.set_cookie(
+        TZ_COOKIE,
+        form.cleaned_data["time_zone"],
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    messages.success(
+        request,
+        _("Times are now also shown in %(zone)s.") % {"zone": form.cleaned_data["time_zone"]},
+    )
+    return response
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your profile has been saved."))
+        return redirect("profile")
+    return render(request, "account/profile.html", {"form": form})

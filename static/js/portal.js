@@ -1,0 +1,83 @@
+/* RFP Portal: small progressive enhancements. Every page works without this file. */
+(function () {
+  "use strict";
+
+  var TZ_COOKIE = "tz";
+
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function hasCookie(name) {
+    return document.cookie.split("; ").some(function (c) { return c.indexOf(name + "=") === 0; });
+  }
+
+  /* Show the deadline in the browser's own zone, and remember the zone so the server can
+     render it next time (then the line is there even before this script runs). */
+  function showLocalTimes() {
+    var zone = browserZone();
+    if (!zone) return;
+    if (!hasCookie(TZ_COOKIE)) {
+      document.cookie = TZ_COOKIE + "=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    }
+    var lang = document.documentElement.lang || undefined;
+    document.querySelectorAll("[data-local-time]").forEach(function (row) {
+      var instant = new Date(row.getAttribute("data-local-time"));
+      if (isNaN(instant)) return;
+      var text = new Intl.DateTimeFormat(lang, {
+        weekday: "long", day: "numeric", month: "long", year: "numeric",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
+      }).format(instant);
+      row.querySelector("[data-local-zone]").textContent = zone;
+      row.querySelector("[data-local-text]").textContent = text;
+      row.hidden = false;
+    });
+    document.querySelectorAll("[data-tz-picker]").forEach(function (el) { el.hidden = true; });
+  }
+
+  /* Keep the countdown current. It is deliberately not a live region: a screen reader is not
+     interrupted every minute; the text is simply right whenever it is read. */
+  function startCountdowns() {
+    var nodes = document.querySelectorAll("[data-countdown]");
+    if (!nodes.length) return;
+    function plural(pair, n) { return (n === 1 ? pair[0] : pair[1]).replace("%d", n); }
+    function render(node) {
+      var words;
+      try { words = JSON.parse(node.getAttribute("data-countdown-words") || "{}"); } catch (e) { return; }
+      if (!words.left) return;
+      var deadline = new Date(node.getAttribute("data-countdown"));
+      var seconds = Math.floor((deadline - new Date()) / 1000);
+      var text = node.querySelector("[data-countdown-text]");
+      var asOf = node.querySelector("[data-countdown-asof]");
+      if (asOf) asOf.hidden = true;
+      if (seconds <= 0) { text.textContent = words.closed; return; }
+      var days = Math.floor(seconds / 86400), hours = Math.floor(seconds % 86400 / 3600);
+      var minutes = Math.floor(seconds % 3600 / 60), parts = [];
+      if (days) parts.push(plural(words.day, days));
+      if (hours) parts.push(plural(words.hour, hours));
+      if (minutes) parts.push(plural(words.minute, minutes));
+      if (!parts.length) { text.textContent = words.underMinute; return; }
+      var duration = parts.length === 1 ? parts[0] :
+        words.and.replace("%(first)s", parts.slice(0, -1).join(", ")).replace("%(last)s", parts[parts.length - 1]);
+      text.textContent = words.left.replace("%(duration)s", duration);
+    }
+    function tick() { nodes.forEach(render); }
+    tick();
+    setInterval(tick, 15000);
+  }
+
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) summary.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    showLocalTimes();
+    startCountdowns();
+    focusErrorSummary();
+  });
+})();

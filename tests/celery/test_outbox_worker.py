@@ -1,0 +1,100 @@
+"""Outbox delivery by a real Celery worker over the local Redis broker."""
+
+import os
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.db import transaction
+
+from rfp_portal import outbox
+from rfp_portal.celery import app
+from rfp_portal.models import OutboxMessage
+from tests.conftest import require_or_skip
+
+pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
+
+BROKER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+DEAD_BROKER = "redis://127.0.0.1:1/0"
+
+
+def _broker_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _reset_pool():
+    # The producer pool was built for the previous broker URL; a new one is built on next use.
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker_conf():
+    saved = {key: app.conf.get(key) for key in ("broker_url", "task_always_eager")}
+
+    def use(url):
+        app.conf.update(broker_url=url, task_always_eager=False)
+        _reset_pool()
+
+    yield use
+    app.conf.update(saved)
+    _reset_pool()
+
+
+@pytest.fixture
+def worker(broker_conf):
+    if not _broker_answers(BROKER):
+        require_or_skip(f"Redis does not answer at {BROKER}")
+    broker_conf(BROKER)
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.flushdb()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield app
+
+
+def wait_until(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_worker_delivers_queued_mail_once_after_commit(worker):
+    with transaction.atomic():
+        message = outbox.queue_mail(
+            to="worker@example.com", subject="Via Redis", body_text="x", idempotency_key="w-1"
+        )
+        outbox.queue_mail(
+            to="worker@example.com", subject="Via Redis", body_text="x", idempotency_key="w-1"
+        )
+    assert wait_until(lambda: OutboxMessage.objects.get(pk=message.pk).state == "sent")
+    time.sleep(0.5)
+    assert [m.subject for m in mail.outbox] == ["Via Redis"]
+
+
+def test_broker_down_does_not_break_the_caller_and_mail_waits_in_outbox(broker_conf):
+    broker_conf(DEAD_BROKER)
+    started = time.monotonic()
+    with transaction.atomic():
+        message = outbox.queue_mail(
+            to="later@example.com", subject="Later", body_text="x", idempotency_key="down-1"
+        )
+    assert time.monotonic() - started < 10
+    message.refresh_from_db()
+    assert message.state == "queued"
+    assert mail.outbox == []
+    # Once delivery runs again (the sweeper), it goes out.
+    from rfp_portal.tasks import sweep_outbox
+
+    assert sweep_outbox() == 1
+    assert [m.subject for m in mail.outbox] == ["Later"]

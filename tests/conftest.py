@@ -1,0 +1,76 @@
+"""Fixtures shared by every test: people in each role, TOTP codes, a clean cache."""
+
+import os
+import time
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from django.core.cache import cache
+
+from rfp_portal import permissions
+from tests.factories import PASSWORD, UserFactory
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def require_or_skip(reason: str) -> None:
+    """Skip a test whose service is missing, unless CI demands every service (then fail)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database_is_postgresql_in_ci(django_db_blocker):
+    from django.db import connection
+
+    if REQUIRE_SERVICES and connection.vendor != "postgresql":
+        pytest.exit("REQUIRE_SERVICES=1: the suite must run on PostgreSQL", returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    # Rate limits and used TOTP codes live in the cache; each test starts from nothing.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def totp_code(secret: str = TOTP_SECRET, *, offset: int = 0) -> str:
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def proposer(db):
+    return UserFactory(roles=[permissions.Role.PROPOSER])
+
+
+def _with_totp(user):
+    TOTP.activate(user, TOTP_SECRET)
+    return user
+
+
+@pytest.fixture
+def reviewer(db):
+    return _with_totp(UserFactory(roles=[permissions.Role.REVIEWER]))
+
+
+@pytest.fixture
+def reviewer_without_mfa(db):
+    return UserFactory(roles=[permissions.Role.REVIEWER])
+
+
+@pytest.fixture
+def staff(db):
+    return _with_totp(UserFactory(roles=[permissions.Role.STAFF], is_staff=True))
+
+
+@pytest.fixture
+def staff_without_mfa(db):
+    return UserFactory(roles=[permissions.Role.STAFF], is_staff=True)

@@ -1,0 +1,113 @@
+"""The demo loader: every shared RFP file loads, twice changes nothing, the copy stays in sync."""
+
+import filecmp
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.forms.models import model_to_dict
+
+from proposals import demo, services
+from proposals.models import RFP, Criterion, Feature, Milestone, ProposalElement, TimelineEntry
+from rfp_portal import deadlines, permissions
+from rfp_portal.models import User
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "rfps"
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+def snapshot():
+    rows = []
+    for model in (RFP, TimelineEntry, Milestone, Feature, ProposalElement, Criterion, User):
+        for obj in model.objects.order_by("pk"):
+            data = model_to_dict(obj)
+            data.pop("last_login", None)
+            rows.append((model.__name__, obj.pk, repr(sorted(data.items(), key=str))))
+    return rows
+
+
+def test_repo_copy_of_rfp_files_matches_shared_data():
+    if not SHARED.exists():
+        pytest.skip("shared/data is not beside this checkout")
+    shared = sorted(p.name for p in SHARED.glob("*.toml"))
+    ours = sorted(p.name for p in demo.DEMO_DATA_DIR.glob("*.toml"))
+    assert ours == shared
+    _, mismatch, errors = filecmp.cmpfiles(SHARED, demo.DEMO_DATA_DIR, shared, shallow=False)
+    assert not mismatch and not errors, f"out of sync: {mismatch + errors}"
+
+
+@pytest.mark.django_db
+def test_loading_twice_changes_nothing():
+    first = demo.load_demo(now=NOW)
+    assert sorted(first.rfps_created) == ["pypi-2019-q1", "pypi-2019-q4"]
+    before = snapshot()
+    second = demo.load_demo(now=NOW + timedelta(hours=5))
+    assert second.rfps_created == [] and second.users_created == []
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_decided_rfp_keeps_2019_dates_and_open_rfp_is_shifted():
+    demo.load_demo(now=NOW)
+    decided = RFP.objects.get(slug="pypi-2019-q1")
+    assert deadlines.to_utc_iso(decided.deadline_instant) == "2019-02-01T12:00:00Z"
+    assert decided.timeline.first().date == date(2018, 10, 30)
+    open_rfp = RFP.objects.get(slug="pypi-2019-q4")
+    assert open_rfp.deadline_date == NOW.date() + timedelta(days=14)
+    # Every date moved by the same amount, so the RFP's rhythm is kept.
+    shift = open_rfp.deadline_date - date(2019, 10, 21)
+    assert open_rfp.timeline.get(label__startswith="Request for Proposals period opens").date == (
+        date(2019, 9, 25) + shift
+    )
+    assert open_rfp.accepts_submissions_at(NOW)
+    assert not decided.accepts_submissions_at(NOW)
+
+
+@pytest.mark.django_db
+def test_demo_people_have_roles_and_reviewers_and_staff_have_totp():
+    from allauth.mfa.models import Authenticator
+
+    demo.load_demo(now=NOW)
+    staff = User.objects.get(email="staff@example.org")
+    assert permissions.is_staff_member(staff) and permissions.can_use_admin(staff)
+    reviewer = User.objects.get(email="reviewer@example.org")
+    assert permissions.is_reviewer(reviewer)
+    assert Authenticator.objects.filter(user=reviewer, type="totp").exists()
+    proposer = User.objects.get(email="proposer@example.org")
+    assert permissions.roles_of(proposer) == {permissions.Role.PROPOSER}
+    assert proposer.check_password(demo.DEMO_PASSWORD)
+    assert User.objects.filter(email__in=[t.email for t in demo.DEMO_TEAMS]).count() == 5
+
+
+@pytest.mark.django_db
+def test_load_demo_command_prints_logins(capsys):
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    assert "staff@example.org" in out and demo.DEMO_PASSWORD in out
+    assert demo.DEMO_TOTP_SECRET in out
+
+
+@pytest.mark.django_db
+def test_rfp_file_with_missing_key_is_a_clear_error(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text('slug = "x"\ntitle = "X"\n')
+    with pytest.raises(services.RFPFileError, match="'summary' is missing"):
+        services.read_rfp_file(broken)
+    garbled = tmp_path / "garbled.toml"
+    garbled.write_text("slug = \n")
+    with pytest.raises(services.RFPFileError, match=r"garbled\.toml"):
+        services.read_rfp_file(garbled)
+
+
+@pytest.mark.django_db
+def test_loaded_scope_and_criteria_match_the_file():
+    demo.load_demo(now=NOW)
+    rfp = RFP.objects.get(slug="pypi-2019-q1")
+    features = Feature.objects.filter(milestone__rfp=rfp)
+    assert features.count() == 5
+    assert sum(f.budget for f in features) == 33000
+    assert sum(f.cap for f in features) == 42500
+    assert list(rfp.criteria.values_list("kind", flat=True)) == ["gate"] * 3 + ["scored"] * 3
+    assert all(c.weight == 1 for c in rfp.criteria.filter(kind="scored"))
+    assert rfp.elements.get(key="document").kind == "pdf"

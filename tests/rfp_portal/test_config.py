@@ -1,0 +1,141 @@
+"""Settings parsing: wrong or missing values fail at start-up, naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rfp_portal import config
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = "k3y-" + "x7Qz9pL2mN4vB8cR1tY6uW0eA5sD3fG" * 2
+
+
+def test_no_database_url_means_embedded_sqlite(tmp_path):
+    db = config.database_config({}, default_sqlite=tmp_path / "db.sqlite3")
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["NAME"] == str(tmp_path / "db.sqlite3")
+
+
+def test_postgres_database_url_is_parsed(tmp_path):
+    db = config.database_config(
+        {"DATABASE_URL": "postgres://u:p@db.internal:5433/portal"}, default_sqlite=tmp_path
+    )
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["HOST"], db["PORT"], db["NAME"], db["USER"]) == ("db.internal", 5433, "portal", "u")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://u:p@h/db", "not a url", "http://example.org/db", "postgres://u:p@host:5432"],
+)
+def test_bad_database_url_is_a_clear_error_naming_the_variable(url, tmp_path):
+    with pytest.raises(config.ConfigError, match="DATABASE_URL"):
+        config.database_config({"DATABASE_URL": url}, default_sqlite=tmp_path)
+
+
+def test_broker_url_prefers_celery_broker_url_and_rejects_other_schemes():
+    assert config.broker_url({}) is None
+    assert config.broker_url({"REDIS_URL": "redis://r:6379/0"}) == "redis://r:6379/0"
+    assert (
+        config.broker_url({"REDIS_URL": "redis://a/0", "CELERY_BROKER_URL": "redis://b/1"})
+        == "redis://b/1"
+    )
+    with pytest.raises(config.ConfigError, match="REDIS_URL"):
+        config.broker_url({"REDIS_URL": "amqp://guest@localhost//"})
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "enabled"])
+def test_bad_boolean_names_the_variable(value):
+    with pytest.raises(config.ConfigError, match="DEBUG"):
+        config.env_bool({"DEBUG": value}, "DEBUG", False)
+
+
+def test_production_needs_a_strong_secret_key_and_hosts():
+    with pytest.raises(config.ConfigError, match="SECRET_KEY is required"):
+        config.secret_key({}, production=True)
+    with pytest.raises(config.ConfigError, match="SECRET_KEY is too weak"):
+        config.secret_key({"SECRET_KEY": "short"}, production=True)
+    with pytest.raises(config.ConfigError, match="SECRET_KEY is too weak"):
+        config.secret_key({"SECRET_KEY": "django-insecure-" + "a1b2c3d4e5" * 6}, production=True)
+    assert config.secret_key({"SECRET_KEY": STRONG_KEY}, production=True) == STRONG_KEY
+    with pytest.raises(config.ConfigError, match="ALLOWED_HOSTS"):
+        config.allowed_hosts({}, production=True)
+
+
+def test_s3_storage_is_private_with_signed_urls():
+    storage = config.storage_config(
+        {"AWS_STORAGE_BUCKET_NAME": "proposals", "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000"}
+    )
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["OPTIONS"]["default_acl"] == "private"
+    assert storage["OPTIONS"]["querystring_auth"] is True
+    assert storage["OPTIONS"]["endpoint_url"] == "http://127.0.0.1:9000"
+    assert config.storage_config({})["BACKEND"].endswith("FileSystemStorage")
+
+
+def _manage(args, extra_env):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    env.pop("SECRET_KEY", None)
+    env.update({"DJANGO_SETTINGS_MODULE": "rfp_portal.settings", **extra_env})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": STRONG_KEY,
+    "ALLOWED_HOSTS": "rfp.example.org",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rfp_portal_unused",
+    "EMAIL_URL": "smtp+tls://portal:secret@mail.example.org:587",
+}
+
+
+def test_check_deploy_in_production_profile_has_no_warnings(tmp_path):
+    result = _manage(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        {**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues (0 silenced)" in result.stdout
+
+
+def test_production_without_secret_key_fails_at_start_naming_it(tmp_path):
+    env = {**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)}
+    env.pop("SECRET_KEY")
+    result = _manage(["check"], env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_production_without_mail_server_fails_at_start_naming_it(tmp_path):
+    env = {**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)}
+    env.pop("EMAIL_URL")
+    result = _manage(["check"], env)
+    assert result.returncode != 0
+    assert "EMAIL_URL" in result.stderr
+
+
+def test_bad_database_url_fails_at_start_naming_it(tmp_path):
+    result = _manage(["check"], {"DATABASE_URL": "mysql://x@y/z", "VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_email_url_configures_smtp_and_default_is_files(tmp_path):
+    default = config.mailers_config({}, default_dir=tmp_path)["default"]
+    assert default["BACKEND"].endswith("filebased.EmailBackend")
+    smtp = config.mailers_config(
+        {"EMAIL_URL": "smtp+tls://me:secret@mail.example.org:587"}, default_dir=tmp_path
+    )["default"]
+    assert smtp["BACKEND"].endswith("smtp.EmailBackend")
+    assert smtp["OPTIONS"]["host"] == "mail.example.org"
+    assert smtp["OPTIONS"]["use_tls"] is True

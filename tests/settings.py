@@ -1,0 +1,48 @@
+"""Settings for the test suite: the project's settings, on PostgreSQL, with test-only speed-ups.
+
+DATABASE_URL wins if set. Otherwise the local PostgreSQL (127.0.0.1:5432, user postgres) is
+used when it answers; a laptop without it falls back to SQLite with a warning, except with
+REQUIRE_SERVICES=1 (CI), where a missing PostgreSQL is an error.
+"""
+
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rfp_portal"
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+if not os.environ.get("DATABASE_URL"):
+    if _answers("127.0.0.1", 5432):
+        os.environ["DATABASE_URL"] = DEFAULT_TEST_DATABASE_URL
+    elif REQUIRE_SERVICES:
+        raise SystemExit("REQUIRE_SERVICES=1 but PostgreSQL does not answer on 127.0.0.1:5432.")
+    else:
+        print("PostgreSQL not reachable: tests run on SQLite instead.", file=sys.stderr)
+
+os.environ.pop("REDIS_URL", None)  # tests choose their broker themselves (see tests/celery)
+os.environ.pop("CELERY_BROKER_URL", None)
+os.environ.pop("AWS_STORAGE_BUCKET_NAME", None)
+os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
+os.environ.setdefault("DJANGO_ENV", "development")
+_tmp = Path(tempfile.mkdtemp(prefix="rfp-portal-tests-"))
+os.environ["VAR_DIR"] = str(_tmp)
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
+# under one unless told it is safe (it is: the loop is Playwright's, not ours).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from rfp_portal.settings import *  # noqa: E402, F403
+
+MEDIA_ROOT = _tmp / "media"
+CELERY_TASK_ALWAYS_EAGER = True
