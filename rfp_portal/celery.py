@@ -13,3 +13,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rfp_portal.settings")
 app = Celery("rfp_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The beat schedule lives here, in code, so every deployment runs the same periodic work.
+app.conf.beat_schedule = {
+    "sweep-outbox": {"task": "rfp_portal.tasks.sweep_outbox", "schedule": 60.0},
+}

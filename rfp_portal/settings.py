@@ -131,8 +131,6 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
     "change_password": "5/m/user",
 }
-if config.env_bool(ENV, "DISABLE_RATE_LIMITS", False) and not PRODUCTION:
-    ACCOUNT_RATE_LIMITS = False
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = ENV.get("MFA_TOTP_ISSUER", "RFP Portal")
 MFA_PASSKEY_LOGIN_ENABLED = False

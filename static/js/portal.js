@@ -20,7 +20,7 @@
      render it next time (then the line is there even before this script runs). */
   function showLocalTimes() {
     var zone = browserZone();
-    if (!zone) return;
+    if (!zone || zone === "UTC" || zone === "Etc/UTC") return;
     if (!hasCookie(TZ_COOKIE)) {
       document.cookie = TZ_COOKIE + "=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
     }
