@@ -2,38 +2,49 @@
 
 from django.contrib import admin
 
-from proposals import services
-from proposals.models import RFP, Criterion, Feature, Milestone, ProposalElement, TimelineEntry
+from proposals import selectors, services
+from proposals.models import (
+    RFP,
+    Criterion,
+    Feature,
+    Milestone,
+    Proposal,
+    ProposalElement,
+    Question,
+    SubmissionVersion,
+    TimelineEntry,
+)
+from rfp_portal.admin_site import PortalModelAdmin, PortalPermissionsMixin
 
 
-class TimelineInline(admin.TabularInline):
+class TimelineInline(PortalPermissionsMixin, admin.TabularInline):
     model = TimelineEntry
     extra = 0
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(PortalPermissionsMixin, admin.TabularInline):
     model = Milestone
     extra = 0
     show_change_link = True
 
 
-class ElementInline(admin.StackedInline):
+class ElementInline(PortalPermissionsMixin, admin.StackedInline):
     model = ProposalElement
     extra = 0
 
 
-class CriterionInline(admin.StackedInline):
+class CriterionInline(PortalPermissionsMixin, admin.StackedInline):
     model = Criterion
     extra = 0
 
 
-class FeatureInline(admin.TabularInline):
+class FeatureInline(PortalPermissionsMixin, admin.TabularInline):
     model = Feature
     extra = 0
 
 
 @admin.register(RFP)
-class RFPAdmin(admin.ModelAdmin):
+class RFPAdmin(PortalModelAdmin):
     list_display = ["title", "status", "deadline_date", "deadline_zone", "deadline_instant"]
     list_filter = ["status", "sealed"]
     search_fields = ["title", "slug", "funder"]
@@ -77,6 +88,50 @@ class RFPAdmin(admin.ModelAdmin):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(admin.ModelAdmin):
+class MilestoneAdmin(PortalModelAdmin):
     list_display = ["name", "rfp"]
     inlines = [FeatureInline]
+
+
+class SealedAdminMixin:
+    """The admin shows proposal content only where rfp_portal.permissions allows it (rule 2):
+    before opening, staff see nothing here (the staff page shows counts)."""
+
+    def get_queryset(self, request):
+        visible = selectors.proposals_visible_to(request.user)
+        return super().get_queryset(request).filter(**{self.proposal_lookup: visible})
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Proposal)
+class ProposalAdmin(SealedAdminMixin, PortalModelAdmin):
+    proposal_lookup = "pk__in"
+    list_display = ["title", "rfp", "owner", "state", "updated_at"]
+    list_filter = ["state", "rfp"]
+    search_fields = ["title", "owner__email"]
+    readonly_fields = [f.name for f in Proposal._meta.fields]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SubmissionVersion)
+class SubmissionVersionAdmin(SealedAdminMixin, PortalModelAdmin):
+    proposal_lookup = "proposal__in"
+    list_display = ["proposal", "number", "received_at", "receipt_code"]
+    readonly_fields = [f.name for f in SubmissionVersion._meta.fields]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Question)
+class QuestionAdmin(PortalModelAdmin):
+    list_display = ["rfp", "asked_at", "state"]
+    list_filter = ["state", "rfp"]
+    readonly_fields = ["rfp", "asker", "text", "asked_at"]

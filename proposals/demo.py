@@ -102,6 +102,10 @@ def load_demo(*, now: datetime, directory: Path = DEMO_DATA_DIR) -> DemoReport:
         shift = services.demo_shift(data, today=now.date())
         result = services.load_rfp(data, shift=shift, now=now)
         (report.rfps_created if result.created else report.rfps_kept).append(result.rfp.slug)
+    # Past RFPs are opened, as the scheduled task would have done at their deadline.
+    from proposals.submission import open_due_rfps
+
+    open_due_rfps(now=now)
     for person in DEMO_PEOPLE + DEMO_TEAMS:
         user, created = ensure_user(
             email=person.email,

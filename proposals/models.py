@@ -281,3 +281,221 @@ class Criterion(models.Model):
             (point, str(self.anchors.get(str(point), "")))
             for point in range(self.scale_min, self.scale_max + 1)
         ]
+
+
+# --- Proposals ------------------------------------------------------------------------------
+
+
+def draft_document_path(instance: Proposal, filename: str) -> str:
+    # Never the uploader's name: an unguessable key, so a path reveals nothing and cannot be
+    # guessed (files are served only through a permission-checked view anyway).
+    import secrets
+
+    return f"proposals/{instance.rfp_id}/{secrets.token_urlsafe(24)}.pdf"
+
+
+class Proposal(models.Model):
+    """A team's proposal to one RFP: the working draft plus its frozen submission versions."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SUBMITTED = "submitted", _("submitted")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    rfp = models.ForeignKey(RFP, on_delete=models.PROTECT, related_name="proposals")
+    owner = models.ForeignKey(
+        "rfp_portal.User", on_delete=models.PROTECT, related_name="owned_proposals"
+    )
+    title = models.CharField(_("proposal title"), max_length=200)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    # The draft's answers, keyed by element key; per-feature elements hold {feature id: value}.
+    fields = models.JSONField(default=dict, blank=True)
+    document = models.FileField(upload_to=draft_document_path, blank=True, max_length=300)
+    document_name = models.CharField(max_length=255, blank=True)
+    document_size = models.PositiveBigIntegerField(null=True, blank=True)
+    document_pages = models.PositiveIntegerField(null=True, blank=True)
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    # Bumped by every change, so a stale form (an old tab) is recognised and a replayed submit
+    # returns the version it already created.
+    edit_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["rfp", "state"])]
+        constraints = [
+            models.UniqueConstraint(fields=["rfp", "owner"], name="one_proposal_per_owner_and_rfp")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.rfp.slug})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("proposal_edit", kwargs={"pk": self.pk})
+
+
+class ProposalMember(models.Model):
+    """Someone on a proposal's team: the owner or a co-author who accepted an invitation."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("owner")
+        COAUTHOR = "coauthor", _("co-author")
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        "rfp_portal.User", on_delete=models.CASCADE, related_name="proposal_memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "user"], name="member_once_per_proposal")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+
+class Invitation(models.Model):
+    """An e-mailed invitation to co-author a proposal; accepted through a signed link."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    invited_by = models.ForeignKey("rfp_portal.User", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        "rfp_portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+
+class SubmissionVersion(models.Model):
+    """An immutable snapshot frozen by a submit; it carries the receipt.
+
+    Written once by proposals.services.submit_proposal and never updated.
+    """
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    fields = models.JSONField()
+    fields_sha256 = models.CharField(max_length=64)
+    document = models.FileField(max_length=300)
+    document_name = models.CharField(max_length=255)
+    document_size = models.PositiveBigIntegerField()
+    document_pages = models.PositiveIntegerField()
+    document_sha256 = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+    submitted_by = models.ForeignKey("rfp_portal.User", on_delete=models.PROTECT, related_name="+")
+    receipt_code = models.CharField(max_length=32, unique=True)
+    # The draft's edit_count the submit was made from: a replayed form finds this version.
+    from_edit = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["proposal", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "number"], name="version_number_unique"),
+            models.UniqueConstraint(fields=["proposal", "from_edit"], name="version_once_per_edit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal} v{self.number}"
+
+
+class Interest(models.Model):
+    """A signed-in person who registered interest in an RFP (Q&A answers, addenda, reminders)."""
+
+    rfp = models.ForeignKey(RFP, on_delete=models.CASCADE, related_name="interests")
+    user = models.ForeignKey("rfp_portal.User", on_delete=models.CASCADE, related_name="interests")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rfp", "user"], name="interest_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.rfp}"
+
+
+class Addendum(models.Model):
+    """A numbered, dated change to a published RFP, with what changed (before and after)."""
+
+    rfp = models.ForeignKey(RFP, on_delete=models.CASCADE, related_name="addenda")
+    number = models.PositiveIntegerField()
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        "rfp_portal.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    change_note = models.TextField(_("what changed and why"))
+    # {field name: {"label": ..., "before": ..., "after": ...}}
+    changes = models.JSONField(default=dict)
+    deadline_before = models.DateTimeField(null=True, blank=True)
+    deadline_after = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rfp", "number"]
+        verbose_name_plural = _("addenda")
+        constraints = [
+            models.UniqueConstraint(fields=["rfp", "number"], name="addendum_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return _("Addendum %(n)s to %(rfp)s") % {"n": self.number, "rfp": self.rfp.title}
+
+    @property
+    def extends_deadline(self) -> bool:
+        return self.deadline_after is not None and self.deadline_after != self.deadline_before
+
+
+class AddendumAcknowledgement(models.Model):
+    addendum = models.ForeignKey(
+        Addendum, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    user = models.ForeignKey("rfp_portal.User", on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["addendum", "user"], name="acknowledged_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.addendum}"
+
+
+class Question(models.Model):
+    """A public question about an RFP: the asker stays private, the answer is published."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("waiting for an answer")
+        ANSWERED = "answered", _("answered")
+        DECLINED = "declined", _("not answered publicly")
+
+    rfp = models.ForeignKey(RFP, on_delete=models.CASCADE, related_name="questions")
+    asker = models.ForeignKey("rfp_portal.User", on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(_("question"), max_length=4000)
+    asked_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    answer = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        "rfp_portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

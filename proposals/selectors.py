@@ -84,3 +84,147 @@ def scope_totals(rfp: RFP) -> ScopeTotals:
             budget += feature.budget
             cap += feature.cap
     return ScopeTotals(budget=budget, cap=cap, overall_cap=rfp.total_cap or cap)
+
+
+# --- Proposals ------------------------------------------------------------------------------
+
+
+def proposals_of(user):
+    """The user's own proposals (as owner or co-author), newest first, with what lists show."""
+    from proposals.models import Proposal
+
+    if not user.is_authenticated:
+        return Proposal.objects.none()
+    return (
+        Proposal.objects.filter(members__user=user)
+        .select_related("rfp")
+        .prefetch_related("versions")
+        .order_by("-updated_at")
+    )
+
+
+def team_proposal(request, pk: int):
+    """A proposal the requester is on the team of, or 404 (and an audit event: no guessing)."""
+    from proposals.models import Proposal
+    from rfp_portal import audit
+
+    proposal = Proposal.objects.select_related("rfp").filter(pk=pk).first()
+    if proposal is None or not permissions.is_on_team(request.user, proposal):
+        audit.record(
+            action="proposal.access_refused",
+            request=request,
+            details={"path": request.path, "proposal_id": pk},
+        )
+        raise Http404
+    return proposal
+
+
+def readable_version(request, pk: int, number: int):
+    """A submission version the requester may read (team; staff once opened), or 404.
+
+    Reads by anyone outside the team are audit events (rule 9).
+    """
+    from proposals.models import SubmissionVersion
+    from rfp_portal import audit
+
+    version = (
+        SubmissionVersion.objects.select_related("proposal__rfp", "submitted_by")
+        .filter(proposal_id=pk, number=number)
+        .first()
+    )
+    if version is None or not permissions.can_read_submissions(request.user, version.proposal):
+        audit.record(
+            action="proposal.access_refused",
+            request=request,
+            details={"path": request.path, "proposal_id": pk},
+        )
+        raise Http404
+    if not permissions.is_on_team(request.user, version.proposal):
+        audit.record(
+            action="proposal.version_viewed",
+            request=request,
+            obj=version.proposal,
+            details={"version": version.number, "path": request.path},
+        )
+    return version
+
+
+def proposal_counts(rfp_ids) -> dict[int, dict[str, int]]:
+    """Counts per RFP and state: what staff may see of sealed RFPs."""
+    from django.db.models import Count
+
+    from proposals.models import Proposal
+
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        Proposal.objects.filter(rfp_id__in=rfp_ids)
+        .values("rfp_id", "state")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts.setdefault(row["rfp_id"], {})[row["state"]] = row["n"]
+    return counts
+
+
+def proposals_visible_to(user):
+    """Proposals whose content the user may read: their team's, and (staff) opened RFPs'."""
+    from django.db.models import Q
+
+    from proposals.models import Proposal
+
+    if not user.is_authenticated:
+        return Proposal.objects.none()
+    own = Q(members__user=user)
+    if permissions.is_staff_member(user):
+        opened = Q(rfp__opened_at__isnull=False) | Q(rfp__sealed=False)
+        return Proposal.objects.filter(own | opened).distinct()
+    return Proposal.objects.filter(own).distinct()
+
+
+def readable_answers(rfp, fields: dict) -> list[dict]:
+    """A version's answers laid out by element, with feature names, for display."""
+    from proposals.models import Feature, ProposalElement
+
+    features = {
+        str(f.pk): f for f in Feature.objects.filter(milestone__rfp=rfp).select_related("milestone")
+    }
+    milestones = {str(m.pk): m.name for m in rfp.milestones.all()}
+    rows = []
+    for element in rfp.elements.all():
+        value = fields.get(element.key)
+        row = {"element": element, "kind": element.kind, "value": value, "items": []}
+        if element.kind == ProposalElement.Kind.MILESTONE_CHOICE:
+            row["items"] = [milestones.get(str(m), str(m)) for m in value or []]
+        elif isinstance(value, dict):
+            row["items"] = [
+                (features[fid].name if fid in features else fid, text)
+                for fid, text in value.items()
+                if str(text).strip()
+            ]
+        rows.append(row)
+    return rows
+
+
+def open_question_counts(rfp_ids) -> dict[int, int]:
+    from django.db.models import Count
+
+    from proposals.models import Question
+
+    rows = (
+        Question.objects.filter(rfp_id__in=rfp_ids, state=Question.State.OPEN)
+        .values("rfp_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["rfp_id"]: row["n"] for row in rows}
+
+
+def published_answers(rfp):
+    from proposals.models import Question
+
+    return rfp.questions.filter(state=Question.State.ANSWERED).order_by("answered_at")
+
+
+def questions_of(rfp, user):
+    if not user.is_authenticated:
+        return rfp.questions.none()
+    return rfp.questions.filter(asker=user).order_by("-asked_at")

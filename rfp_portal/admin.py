@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from rfp_portal.admin_site import PortalModelAdmin, PortalPermissionsMixin
 from rfp_portal.models import AuditEvent, OutboxMessage, User
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(PortalPermissionsMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "organisation", "is_active", "is_staff"]
     search_fields = ["email", "full_name", "organisation"]
@@ -22,7 +23,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PortalModelAdmin):
     def has_add_permission(self, request):
         return False
 

@@ -11,6 +11,30 @@ from django.utils.translation import gettext_lazy as _
 from rfp_portal import permissions
 
 
+class PortalPermissionsMixin:
+    """For every ModelAdmin and inline: who may do what is rfp_portal.permissions' decision,
+    not Django's per-model permissions (staff role + MFA + admin flag)."""
+
+    def has_module_permission(self, request):
+        return permissions.can_use_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_use_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return permissions.can_use_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.can_use_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return permissions.can_use_admin(request.user)
+
+
+class PortalModelAdmin(PortalPermissionsMixin, admin.ModelAdmin):
+    pass
+
+
 class PortalAdminSite(admin.AdminSite):
     site_header = _("RFP Portal administration")
     site_title = _("RFP Portal admin")

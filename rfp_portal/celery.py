@@ -17,4 +17,6 @@ app.autodiscover_tasks()
 # The beat schedule lives here, in code, so every deployment runs the same periodic work.
 app.conf.beat_schedule = {
     "sweep-outbox": {"task": "rfp_portal.tasks.sweep_outbox", "schedule": 60.0},
+    # Opening is checked every 30 s, so sealed proposals open within a minute of the cut-off.
+    "open-due-rfps": {"task": "proposals.tasks.open_due_rfps", "schedule": 30.0},
 }

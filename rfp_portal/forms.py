@@ -53,3 +53,12 @@ class ProfileForm(forms.ModelForm):
         if value and not deadlines.is_valid_zone(value):
             raise forms.ValidationError(_("Choose a time zone from the list."))
         return value
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(label=_("Action starts with"), required=False, max_length=64)
+    actor = forms.CharField(label=_("Actor e-mail contains"), required=False, max_length=254)
+    object = forms.CharField(label=_("Object contains"), required=False, max_length=300)
+    since = forms.DateField(
+        label=_("On or after"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

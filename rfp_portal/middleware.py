@@ -43,3 +43,18 @@ class ViewerTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class RequestTimeMiddleware:
+    """Stamp each request with the instant it reached the server (before any other work).
+
+    Deadline checks use this instant: a submit that arrived in time is accepted even if the
+    server was slow to process it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.received_at = timezone.now()
+        return self.get_response(request)

@@ -22,7 +22,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
-    from proposals.models import RFP
+    from proposals.models import RFP, Proposal
     from rfp_portal.models import User
 
     AnyUser = User | AnonymousUser
@@ -51,7 +51,8 @@ def ensure_groups() -> dict[Role, Group]:
     return {role: Group.objects.get_or_create(name=role.value)[0] for role in Role}
 
 
-def grant_role(user: User, role: Role) -> None:
+def grant_role(user: User, role: Role | str) -> None:
+    role = Role(role)
     user.groups.add(Group.objects.get_or_create(name=role.value)[0])
     _forget(user)
 
@@ -131,6 +132,49 @@ def can_view_rfp(user: AnyUser, rfp: RFP) -> bool:
 
 def can_browse_audit(user: AnyUser) -> bool:
     return is_staff_member(user)
+
+
+# --- Proposals: team membership and sealing ---------------------------------------------
+
+
+def team_role(user: AnyUser, proposal: Proposal) -> str | None:
+    """ "owner", "coauthor" or None; read once per (proposal object, user)."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    cache = proposal.__dict__.setdefault("_portal_team_roles", {})
+    if user.pk not in cache:
+        from proposals.models import ProposalMember
+
+        cache[user.pk] = (
+            ProposalMember.objects.filter(proposal=proposal, user=user)
+            .values_list("role", flat=True)
+            .first()
+        )
+    return cache[user.pk]
+
+
+def is_on_team(user: AnyUser, proposal: Proposal) -> bool:
+    return team_role(user, proposal) is not None
+
+
+def can_edit_proposal(user: AnyUser, proposal: Proposal) -> bool:
+    return is_on_team(user, proposal)
+
+
+def is_proposal_owner(user: AnyUser, proposal: Proposal) -> bool:
+    return team_role(user, proposal) == "owner"
+
+
+def is_sealed(rfp: RFP) -> bool:
+    """Rule 2: a sealed RFP's proposals are readable only by their teams until it is opened."""
+    return rfp.sealed and rfp.opened_at is None
+
+
+def can_read_submissions(user: AnyUser, proposal: Proposal) -> bool:
+    """Submitted content: the team always; staff once the RFP is opened (or never sealed)."""
+    if is_on_team(user, proposal):
+        return True
+    return is_staff_member(user) and not is_sealed(proposal.rfp)
 
 
 def area_denial(request: HttpRequest, area: Area) -> HttpResponse | None:

@@ -4,19 +4,48 @@ from django.contrib import admin
 from django.urls import include, path
 
 from evaluation import views as evaluation_views
-from proposals import views as proposal_views
 from proposals.feeds import PublishedRFPFeed
+from proposals.views import proposer, public, staff, team
 from rfp_portal import views as portal_views
 
+proposal_urls = [
+    path("", proposer.edit, name="proposal_edit"),
+    path("budget-check/", proposer.budget_preview, name="proposal_budget"),
+    path("document/", proposer.draft_document, name="proposal_document"),
+    path("submit/", proposer.submit, name="proposal_submit"),
+    path("withdraw/", proposer.withdraw, name="proposal_withdraw"),
+    path("team/", team.team, name="proposal_team"),
+    path("team/<int:member_id>/remove/", team.remove_member, name="proposal_remove_member"),
+    path("versions/<int:number>/", proposer.version, name="proposal_version"),
+    path("versions/<int:number>/document/", proposer.version_document, name="version_document"),
+    path("versions/<int:number>/receipt.pdf", proposer.receipt_pdf, name="receipt_pdf"),
+]
+
 urlpatterns = [
-    path("", proposal_views.home, name="home"),
-    path("rfps/<slug:slug>/", proposal_views.rfp_detail, name="rfp_detail"),
-    path("rfps/<slug:slug>/deadline.ics", proposal_views.rfp_calendar, name="rfp_calendar"),
+    path("", public.home, name="home"),
+    path("rfps/<slug:slug>/", public.rfp_detail, name="rfp_detail"),
+    path("rfps/<slug:slug>/deadline.ics", public.rfp_calendar, name="rfp_calendar"),
+    path("rfps/<slug:slug>/addenda/<int:number>/", public.addendum_detail, name="addendum_detail"),
+    path(
+        "rfps/<slug:slug>/addenda/<int:number>/acknowledge/",
+        proposer.acknowledge_addendum,
+        name="addendum_acknowledge",
+    ),
+    path("rfps/<slug:slug>/propose/", proposer.start, name="proposal_start"),
+    path("rfps/<slug:slug>/interest/", proposer.register_interest, name="rfp_interest"),
+    path("rfps/<slug:slug>/questions/", public.ask_question, name="rfp_ask"),
     path("feeds/rfps.atom", PublishedRFPFeed(), name="rfp_feed"),
+    path("verify/", public.verify_receipt, name="verify_receipt"),
+    path("proposals/", proposer.my_proposals, name="my_proposals"),
+    path("proposals/<int:pk>/", include(proposal_urls)),
+    path("invitations/<str:token>/", team.accept_invitation, name="accept_invitation"),
     path("time-zone/", portal_views.set_time_zone, name="set_time_zone"),
     path("accounts/profile/", portal_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
-    path("staff/", proposal_views.staff_home, name="staff_home"),
+    path("staff/", staff.home, name="staff_home"),
+    path("staff/rfps/<slug:slug>/addendum/", staff.publish_addendum, name="staff_addendum"),
+    path("staff/rfps/<slug:slug>/questions/", staff.questions, name="staff_questions"),
+    path("staff/audit/", portal_views.audit_log, name="audit_log"),
     path("review/", evaluation_views.reviewer_home, name="reviewer_home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

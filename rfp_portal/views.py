@@ -1,15 +1,18 @@
-"""Cross-cutting pages: time zone choice, profile."""
+"""Cross-cutting pages: time zone choice, profile, the audit trail."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rfp_portal.forms import ProfileForm, TimeZoneForm
+from rfp_portal import permissions
+from rfp_portal.forms import AuditFilterForm, ProfileForm, TimeZoneForm
 from rfp_portal.middleware import TZ_COOKIE
+from rfp_portal.models import AuditEvent
 
 
 def _safe_next(request: HttpRequest, target: str) -> str:
@@ -50,3 +53,28 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your profile has been saved."))
         return redirect("profile")
     return render(request, "account/profile.html", {"form": form})
+
+
+@permissions.staff_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit trail, newest first, filtered by action, actor or object; read-only."""
+    form = AuditFilterForm(request.GET or None)
+    events = AuditEvent.objects.all()
+    if form.is_valid():
+        data = form.cleaned_data
+        if data.get("action"):
+            events = events.filter(action__startswith=data["action"])
+        if data.get("actor"):
+            events = events.filter(actor_label__icontains=data["actor"])
+        if data.get("object"):
+            events = events.filter(object_label__icontains=data["object"])
+        if data.get("since"):
+            events = events.filter(at__date__gte=data["since"])
+    page = Paginator(events.order_by("-at", "-id"), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "staff/audit.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )

@@ -1,0 +1,159 @@
+"""Addenda: every change to a published RFP is numbered, dated, explained and acknowledged."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.utils.translation import gettext as _
+
+from proposals.models import RFP, Addendum, AddendumAcknowledgement, Interest, Proposal
+from rfp_portal import audit, deadlines, outbox
+
+# The RFP fields an addendum may change, with the label readers see.
+EDITABLE_FIELDS = {
+    "title": _("Title"),
+    "summary": _("Summary"),
+    "body_markdown": _("Body"),
+    "deadline_date": _("Deadline date"),
+    "deadline_zone": _("Deadline time zone"),
+}
+
+
+class AddendumRefused(Exception):
+    pass
+
+
+def unacknowledged_addenda(rfp: RFP, user) -> QuerySet[Addendum]:
+    """Addenda this user has not acknowledged and must before their next submit.
+
+    Only addenda published after the user's team started its proposal count: someone who
+    started later read the RFP as amended.
+    """
+    started = (
+        Proposal.objects.filter(rfp=rfp, members__user=user)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if started is None:
+        return Addendum.objects.none()
+    return rfp.addenda.filter(published_at__gt=started).exclude(acknowledgements__user=user)
+
+
+@transaction.atomic
+def acknowledge(*, addendum: Addendum, user, now: datetime, request=None) -> bool:
+    _, created = AddendumAcknowledgement.objects.get_or_create(
+        addendum=addendum, user=user, defaults={"at": now}
+    )
+    if created:
+        audit.record(
+            action="addendum.acknowledged", actor=user, obj=addendum, request=request, at=now
+        )
+    return created
+
+
+def _text(value) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+@transaction.atomic
+def publish_addendum(
+    *,
+    rfp: RFP,
+    changes: dict[str, object],
+    change_note: str,
+    actor,
+    now: datetime,
+    request=None,
+) -> Addendum:
+    """Apply changes to a published RFP as addendum N+1 and tell everyone concerned."""
+    rfp = RFP.objects.select_for_update().get(pk=rfp.pk)
+    if not change_note.strip():
+        raise AddendumRefused(_("Say what changed and why: the change note is required."))
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise AddendumRefused(_("These fields cannot be changed by an addendum: %s") % unknown)
+    recorded = {}
+    for name, value in changes.items():
+        before = getattr(rfp, name)
+        if _text(before) != _text(value):
+            recorded[name] = {
+                "label": str(EDITABLE_FIELDS[name]),
+                "before": _text(before),
+                "after": _text(value),
+            }
+            setattr(rfp, name, value)
+    if not recorded:
+        raise AddendumRefused(_("Nothing changed: an addendum needs at least one change."))
+    deadline_before = rfp.deadline_instant
+    if "deadline_zone" in recorded and not deadlines.is_valid_zone(rfp.deadline_zone):
+        raise AddendumRefused(_("Choose a time zone from the list."))
+    from proposals.services import compute_deadline
+
+    compute_deadline(rfp)
+    moved = rfp.deadline_instant != deadline_before
+    if moved and rfp.opened_at is not None:
+        raise AddendumRefused(
+            _("Proposals have been opened already; the deadline can no longer change.")
+        )
+    if moved and not deadlines.is_before_deadline(now, rfp.deadline_instant):
+        raise AddendumRefused(_("The new deadline must lie in the future."))
+    rfp.save()
+    number = (rfp.addenda.aggregate(n=Max("number"))["n"] or 0) + 1
+    addendum = Addendum.objects.create(
+        rfp=rfp,
+        number=number,
+        published_at=now,
+        published_by=actor,
+        change_note=change_note.strip(),
+        changes=recorded,
+        deadline_before=deadline_before if moved else None,
+        deadline_after=rfp.deadline_instant if moved else None,
+    )
+    audit.record(
+        action="addendum.published",
+        actor=actor,
+        obj=addendum,
+        request=request,
+        at=now,
+        details={"fields": sorted(recorded), "deadline_moved": moved},
+    )
+    _notify(addendum)
+    return addendum
+
+
+def people_concerned(rfp: RFP):
+    """Everyone with a draft or submission, and everyone who registered interest."""
+    from rfp_portal.models import User
+
+    return User.objects.filter(proposal_memberships__proposal__rfp=rfp).union(
+        User.objects.filter(interests__rfp=rfp)
+    )
+
+
+def _notify(addendum: Addendum) -> None:
+    from django.conf import settings
+    from django.template.loader import render_to_string
+
+    rfp = addendum.rfp
+    for user in people_concerned(rfp):
+        ctx = {"addendum": addendum, "rfp": rfp, "user": user, "site_url": settings.SITE_URL}
+        outbox.queue_mail(
+            to=user.email,
+            subject="[RFP Portal] "
+            + render_to_string("proposals/email/addendum_subject.txt", ctx).strip(),
+            body_text=render_to_string("proposals/email/addendum.txt", ctx),
+            template="proposals/email/addendum",
+            idempotency_key=f"addendum:{addendum.pk}:{user.pk}",
+        )
+
+
+def register_interest(*, rfp: RFP, user, now: datetime, request=None) -> bool:
+    _, created = Interest.objects.get_or_create(rfp=rfp, user=user, defaults={"created_at": now})
+    if created:
+        audit.record(action="rfp.interest_registered", actor=user, obj=rfp, request=request, at=now)
+    return created

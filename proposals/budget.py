@@ -1,0 +1,132 @@
+"""The budget check (rule 7): requested amounts per feature against budget and cap.
+
+Pure functions over plain values, shown to proposers while drafting and to reviewers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from django.utils.translation import gettext as _
+
+
+class Standing(StrEnum):
+    NOT_REQUESTED = "not_requested"
+    WITHIN_BUDGET = "within_budget"
+    OVER_BUDGET_WITHIN_CAP = "over_budget_within_cap"
+    OVER_CAP = "over_cap"
+
+
+@dataclass(frozen=True)
+class FeatureCheck:
+    feature_id: int
+    name: str
+    budget: Decimal
+    cap: Decimal
+    requested: Decimal | None
+    standing: Standing
+
+    @property
+    def explanation(self) -> str:
+        if self.standing == Standing.NOT_REQUESTED:
+            return _("No amount requested.")
+        if self.standing == Standing.WITHIN_BUDGET:
+            return _("Within budget.")
+        if self.standing == Standing.OVER_BUDGET_WITHIN_CAP:
+            return _(
+                "Over budget by %(over)s but within the cap: explain why in your proposal."
+            ) % {"over": self.requested - self.budget}
+        return _("Over the cap by %(over)s: this amount cannot be awarded.") % {
+            "over": self.requested - self.cap
+        }
+
+    @property
+    def ok(self) -> bool:
+        return self.standing != Standing.OVER_CAP
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    features: list[FeatureCheck]
+    total_requested: Decimal
+    total_budget: Decimal
+    total_cap: Decimal
+
+    @property
+    def total_within_cap(self) -> bool:
+        return self.total_requested <= self.total_cap
+
+    @property
+    def total_explanation(self) -> str:
+        if self.total_within_cap:
+            return _("The total is within the overall cap.")
+        return _("The total is over the overall cap by %(over)s.") % {
+            "over": self.total_requested - self.total_cap
+        }
+
+    @property
+    def any_over_cap(self) -> bool:
+        return any(f.standing == Standing.OVER_CAP for f in self.features)
+
+
+def parse_amount(text: object) -> Decimal | None:
+    """A requested amount as typed: None when empty; ValueError when not a positive number."""
+    if text is None:
+        return None
+    raw = str(text).strip().replace(",", "").replace("_", "")
+    if raw == "":
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(_("Enter an amount as a number, such as 8000 or 8000.50.")) from None
+    if not value.is_finite():
+        raise ValueError(_("Enter an amount as a number, such as 8000 or 8000.50."))
+    if value < 0:
+        raise ValueError(_("An amount cannot be negative."))
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError(_("Use at most two decimal places."))
+    if value >= Decimal("1e10"):
+        raise ValueError(_("That amount is too large."))
+    return value.quantize(Decimal("0.01"))
+
+
+def standing(requested: Decimal | None, budget: Decimal, cap: Decimal) -> Standing:
+    if requested is None or requested == 0:
+        return Standing.NOT_REQUESTED
+    if requested <= budget:
+        return Standing.WITHIN_BUDGET
+    if requested <= cap:
+        return Standing.OVER_BUDGET_WITHIN_CAP
+    return Standing.OVER_CAP
+
+
+def check_budget(features, requested: dict[int, Decimal | None], *, total_cap: Decimal | None):
+    """features: iterable of objects with id, name, budget, cap (e.g. Feature rows)."""
+    checks = []
+    total = Decimal(0)
+    total_budget = Decimal(0)
+    sum_caps = Decimal(0)
+    for feature in features:
+        amount = requested.get(feature.id)
+        checks.append(
+            FeatureCheck(
+                feature_id=feature.id,
+                name=feature.name,
+                budget=feature.budget,
+                cap=feature.cap,
+                requested=amount,
+                standing=standing(amount, feature.budget, feature.cap),
+            )
+        )
+        total += amount or 0
+        total_budget += feature.budget
+        sum_caps += feature.cap
+    return BudgetCheck(
+        features=checks,
+        total_requested=total,
+        total_budget=total_budget,
+        total_cap=total_cap if total_cap is not None else sum_caps,
+    )

@@ -1,0 +1,104 @@
+"""Checking an uploaded proposal PDF by its content, never by its name or declared type."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import IO
+
+from django.utils.translation import gettext as _
+
+log = logging.getLogger(__name__)
+
+PDF_MAGIC = b"%PDF-"
+# The header may follow a little junk (allowed by the PDF spec); the end marker sits near the end.
+HEADER_WINDOW = 1024
+TRAILER_WINDOW = 2048
+CHUNK = 1024 * 1024
+
+
+class PDFRejected(ValueError):
+    """The file is not an acceptable PDF; the message says why in words a proposer understands."""
+
+
+@dataclass(frozen=True)
+class PDFInfo:
+    size: int
+    pages: int
+    sha256: str
+
+
+def _size_of(stream: IO[bytes]) -> int:
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def sha256_of(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    stream.seek(0)
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+def inspect_pdf(stream: IO[bytes], *, max_bytes: int) -> PDFInfo:
+    """Validate a PDF held in a seekable stream (a temporary file for large uploads).
+
+    Reads at most a few KB before the size check, and the parser reads only what it needs.
+    Raises PDFRejected with a clear reason.
+    """
+    size = _size_of(stream)
+    if size == 0:
+        raise PDFRejected(_("The file is empty."))
+    if size > max_bytes:
+        raise PDFRejected(
+            _("The file is %(size)s; the largest PDF accepted is %(limit)s.")
+            % {"size": human_size(size), "limit": human_size(max_bytes)}
+        )
+    head = stream.read(HEADER_WINDOW)
+    if PDF_MAGIC not in head:
+        raise PDFRejected(
+            _("This is not a PDF file (its content does not start like one), whatever its name.")
+        )
+    stream.seek(max(0, size - TRAILER_WINDOW))
+    if b"%%EOF" not in stream.read(TRAILER_WINDOW):
+        raise PDFRejected(
+            _("The PDF is incomplete (it does not end properly); it may have been cut short.")
+        )
+    stream.seek(0)
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(stream, strict=False)
+        if reader.is_encrypted:
+            raise PDFRejected(
+                _("The PDF is encrypted or password-protected. Upload it without a password.")
+            )
+        pages = len(reader.pages)
+        # Touch every page object so a broken page tree is found now, not by a reviewer.
+        for page in reader.pages:
+            page.mediabox  # noqa: B018
+    except PDFRejected:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        log.info("PDF rejected as malformed: %s", exc)
+        raise PDFRejected(_("The PDF could not be read; it seems to be damaged.")) from exc
+    except RecursionError as exc:
+        raise PDFRejected(_("The PDF could not be read; it seems to be damaged.")) from exc
+    if pages == 0:
+        raise PDFRejected(_("The PDF has no pages."))
+    return PDFInfo(size=size, pages=pages, sha256=sha256_of(stream))
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"

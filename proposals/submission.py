@@ -1,0 +1,428 @@
+"""Every write to a proposal: start, save draft, upload the PDF, submit, withdraw, open.
+
+Each function is one atomic state change that also writes its audit events and queues its
+mails. Time comes in as `now` (the instant the request reached the server), so the deadline
+rule is applied in one way everywhere: rfp.accepts_submissions_at(now).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from proposals import budget, pdf
+from proposals.models import (
+    RFP,
+    Feature,
+    Proposal,
+    ProposalElement,
+    ProposalMember,
+    SubmissionVersion,
+)
+from rfp_portal import audit, deadlines, outbox, permissions
+
+RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
+TEXT_LIMIT = 20_000
+
+
+class ProposalError(Exception):
+    """A state change was refused; the message is for the person who asked."""
+
+
+class DeadlinePassed(ProposalError):
+    pass
+
+
+class StaleForm(ProposalError):
+    pass
+
+
+class Incomplete(ProposalError):
+    def __init__(self, missing: list[str]):
+        self.missing = missing
+        super().__init__(_("Some required parts are missing."))
+
+
+class NoRevisionsLeft(ProposalError):
+    pass
+
+
+class AddendaNotAcknowledged(ProposalError):
+    def __init__(self, addenda):
+        self.addenda = list(addenda)
+        super().__init__(_("Please acknowledge the RFP's addenda before you submit."))
+
+
+# --- Reading the form's values ----------------------------------------------------------
+
+
+def features_of(rfp: RFP) -> list[Feature]:
+    return list(
+        Feature.objects.filter(milestone__rfp=rfp)
+        .select_related("milestone")
+        .order_by("milestone__position", "position", "id")
+    )
+
+
+def requested_amounts(rfp: RFP, fields: dict[str, Any]) -> dict[int, Decimal | None]:
+    """{feature id: amount} from the draft's per-feature amount element(s)."""
+    amounts: dict[int, Decimal | None] = {}
+    for element in rfp.elements.all():
+        if element.kind != ProposalElement.Kind.PER_FEATURE_AMOUNT:
+            continue
+        for feature_id, value in (fields.get(element.key) or {}).items():
+            try:
+                amounts[int(feature_id)] = budget.parse_amount(value)
+            except ValueError:
+                amounts[int(feature_id)] = None
+    return amounts
+
+
+def budget_check_for(rfp: RFP, fields: dict[str, Any]) -> budget.BudgetCheck:
+    return budget.check_budget(
+        features_of(rfp), requested_amounts(rfp, fields), total_cap=rfp.total_cap
+    )
+
+
+def chosen_milestone_ids(rfp: RFP, fields: dict[str, Any]) -> set[int]:
+    for element in rfp.elements.all():
+        if element.kind == ProposalElement.Kind.MILESTONE_CHOICE:
+            return {int(m) for m in fields.get(element.key) or []}
+    return {m.id for m in rfp.milestones.all()}
+
+
+def missing_elements(proposal: Proposal) -> list[str]:
+    """What a submit would lack, in words (rule 11: list what is missing)."""
+    rfp = proposal.rfp
+    fields = proposal.fields or {}
+    missing: list[str] = []
+    if not proposal.title.strip():
+        missing.append(_("a title"))
+    chosen = chosen_milestone_ids(rfp, fields)
+    features = [f for f in features_of(rfp) if f.milestone_id in chosen]
+    for element in rfp.elements.all():
+        if not element.required:
+            continue
+        value = fields.get(element.key)
+        kind = element.kind
+        if kind == ProposalElement.Kind.PDF:
+            if not proposal.document:
+                missing.append(element.label)
+        elif kind == ProposalElement.Kind.AGREEMENT:
+            if value is not True:
+                missing.append(element.label)
+        elif kind == ProposalElement.Kind.MILESTONE_CHOICE:
+            if not value:
+                missing.append(element.label)
+        elif kind in (
+            ProposalElement.Kind.PER_FEATURE_TEXT,
+            ProposalElement.Kind.PER_FEATURE_AMOUNT,
+        ):
+            value = value or {}
+            lacking = [f.name for f in features if not str(value.get(str(f.id), "")).strip()]
+            if not features:
+                continue
+            for name in lacking:
+                missing.append(f"{element.label}: {name}")
+        elif not str(value or "").strip():
+            missing.append(element.label)
+    return missing
+
+
+# --- Starting and editing ----------------------------------------------------------------
+
+
+@transaction.atomic
+def start_proposal(*, rfp: RFP, user, title: str, now: datetime, request=None) -> Proposal:
+    if not rfp.accepts_submissions_at(now):
+        raise DeadlinePassed(_("This RFP does not accept proposals now."))
+    existing = Proposal.objects.filter(rfp=rfp, owner=user).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            proposal = Proposal.objects.create(
+                rfp=rfp, owner=user, title=title.strip()[:200], created_at=now, updated_at=now
+            )
+    except IntegrityError:  # a double click raced us; the first request created it
+        return Proposal.objects.get(rfp=rfp, owner=user)
+    ProposalMember.objects.create(
+        proposal=proposal, user=user, role=ProposalMember.Role.OWNER, added_at=now
+    )
+    audit.record(action="proposal.started", actor=user, obj=proposal, request=request, at=now)
+    return proposal
+
+
+def _locked(proposal: Proposal) -> Proposal:
+    locked = Proposal.objects.select_for_update().select_related("rfp").get(pk=proposal.pk)
+    locked.__dict__.pop("_portal_team_roles", None)
+    return locked
+
+
+def _require_team(user, proposal: Proposal) -> None:
+    proposal.__dict__.pop("_portal_team_roles", None)
+    if not permissions.is_on_team(user, proposal):
+        raise PermissionDenied
+
+
+def _delete_unreferenced(name: str) -> None:
+    if name and not SubmissionVersion.objects.filter(document=name).exists():
+        default_storage.delete(name)
+
+
+@transaction.atomic
+def save_draft(
+    *,
+    proposal: Proposal,
+    user,
+    title: str,
+    fields: dict[str, Any],
+    document: UploadedFile | None,
+    expected_edit: int,
+    now: datetime,
+    request=None,
+) -> Proposal:
+    """Save the draft's answers (and a new PDF if one came). Nothing is saved on any error."""
+    proposal = _locked(proposal)
+    _require_team(user, proposal)
+    if proposal.edit_count != expected_edit:
+        if document is None and proposal.title == title.strip()[:200] and proposal.fields == fields:
+            return proposal  # the same form posted twice (a double click): already saved
+        raise StaleForm(
+            _(
+                "This proposal was changed elsewhere (another tab or a co-author) since you "
+                "opened this page. Your text is still in the form below: check it and save again."
+            )
+        )
+    info = None
+    if document is not None:
+        # Raises pdf.PDFRejected with the reason; nothing has been written yet.
+        info = pdf.inspect_pdf(document.file, max_bytes=settings.MAX_PDF_BYTES)
+    old_document = proposal.document.name if info else ""
+    proposal.title = title.strip()[:200]
+    proposal.fields = fields
+    if info is not None:
+        document.seek(0)
+        proposal.document.save("upload.pdf", document, save=False)
+        proposal.document_name = (document.name or "proposal.pdf")[-255:]
+        proposal.document_size = info.size
+        proposal.document_pages = info.pages
+        proposal.document_sha256 = info.sha256
+    proposal.edit_count += 1
+    proposal.updated_at = now
+    proposal.save()
+    audit.record(
+        action="proposal.draft_saved",
+        actor=user,
+        obj=proposal,
+        request=request,
+        at=now,
+        details={"document_sha256": info.sha256} if info else {},
+    )
+    if old_document:
+        transaction.on_commit(lambda: _delete_unreferenced(old_document))
+    return proposal
+
+
+# --- Submitting ----------------------------------------------------------------------------
+
+
+def canonical_fields(proposal: Proposal) -> dict[str, Any]:
+    """The submitted answers as a stable, self-describing document (what the digest covers)."""
+    return {
+        "rfp": proposal.rfp.slug,
+        "proposal": proposal.pk,
+        "title": proposal.title,
+        "fields": proposal.fields,
+        "document_sha256": proposal.document_sha256,
+    }
+
+
+def canonical_json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def new_receipt_code() -> str:
+    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
+    return f"R-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def revisions_left(proposal: Proposal, *, versions: int | None = None) -> int:
+    used = proposal.versions.count() if versions is None else versions
+    # The first submission is not a revision; max_revisions counts resubmissions.
+    return max(0, proposal.rfp.max_revisions + 1 - used)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    version: SubmissionVersion
+    created: bool
+
+
+@transaction.atomic
+def submit_proposal(
+    *, proposal: Proposal, user, expected_edit: int, now: datetime, request=None
+) -> SubmitResult:
+    """Freeze the draft as a new immutable version and issue its receipt.
+
+    A replayed or double-clicked form (same expected_edit) returns the version it made.
+    """
+    proposal = _locked(proposal)
+    _require_team(user, proposal)
+    replay = proposal.versions.filter(from_edit=expected_edit).first()
+    if replay is not None:
+        return SubmitResult(replay, created=False)
+    rfp = proposal.rfp
+    if not rfp.accepts_submissions_at(now):
+        raise DeadlinePassed(
+            _(
+                "The deadline has passed: %(deadline)s. Submissions are no longer accepted. "
+                "Your draft is kept."
+            )
+            % {"deadline": deadlines.format_deadline(rfp.deadline_instant, "AoE")}
+        )
+    if proposal.edit_count != expected_edit:
+        raise StaleForm(
+            _(
+                "This proposal changed since you opened this page (another tab or a co-author). "
+                "Check the latest draft below, then submit again."
+            )
+        )
+    from proposals.addenda import unacknowledged_addenda
+
+    pending = unacknowledged_addenda(rfp, user)
+    if pending:
+        raise AddendaNotAcknowledged(pending)
+    missing = missing_elements(proposal)
+    if missing:
+        raise Incomplete(missing)
+    if revisions_left(proposal) == 0:
+        raise NoRevisionsLeft(
+            _("You have used all %(n)s revisions this RFP allows.") % {"n": rfp.max_revisions}
+        )
+    data = canonical_fields(proposal)
+    number = proposal.versions.count() + 1
+    version = SubmissionVersion.objects.create(
+        proposal=proposal,
+        number=number,
+        fields=data,
+        fields_sha256=hashlib.sha256(canonical_json(data)).hexdigest(),
+        document=proposal.document.name,
+        document_name=proposal.document_name,
+        document_size=proposal.document_size,
+        document_pages=proposal.document_pages,
+        document_sha256=proposal.document_sha256,
+        received_at=now,
+        submitted_by=user,
+        receipt_code=new_receipt_code(),
+        from_edit=expected_edit,
+    )
+    proposal.state = Proposal.State.SUBMITTED
+    proposal.edit_count += 1
+    proposal.withdrawn_at = None
+    proposal.updated_at = now
+    proposal.save(update_fields=["state", "edit_count", "withdrawn_at", "updated_at"])
+    audit.record(
+        action="proposal.submitted",
+        actor=user,
+        obj=proposal,
+        request=request,
+        at=now,
+        details={
+            "version": number,
+            "receipt": version.receipt_code,
+            "fields_sha256": version.fields_sha256,
+            "document_sha256": version.document_sha256,
+        },
+    )
+    _mail_team(
+        proposal,
+        key=f"receipt:{version.pk}",
+        template="proposals/email/receipt",
+        context={"version": version},
+    )
+    return SubmitResult(version, created=True)
+
+
+@transaction.atomic
+def withdraw_proposal(*, proposal: Proposal, user, now: datetime, request=None) -> Proposal:
+    proposal = _locked(proposal)
+    _require_team(user, proposal)
+    if not permissions.is_proposal_owner(user, proposal):
+        raise ProposalError(_("Only the proposal's owner can withdraw it."))
+    if not proposal.rfp.accepts_submissions_at(now):
+        raise DeadlinePassed(_("The deadline has passed; a proposal can no longer be withdrawn."))
+    if proposal.state != Proposal.State.SUBMITTED:
+        raise ProposalError(_("Only a submitted proposal can be withdrawn."))
+    proposal.state = Proposal.State.WITHDRAWN
+    proposal.withdrawn_at = now
+    proposal.edit_count += 1
+    proposal.updated_at = now
+    proposal.save(update_fields=["state", "withdrawn_at", "edit_count", "updated_at"])
+    audit.record(action="proposal.withdrawn", actor=user, obj=proposal, request=request, at=now)
+    _mail_team(
+        proposal,
+        key=f"withdrawn:{proposal.pk}:{now.isoformat()}",
+        template="proposals/email/withdrawn",
+        context={"now": now},
+    )
+    return proposal
+
+
+def _mail_team(proposal: Proposal, *, key: str, template: str, context: dict) -> None:
+    members = proposal.members.select_related("user")
+    for member in members:
+        ctx = {
+            "proposal": proposal,
+            "rfp": proposal.rfp,
+            "user": member.user,
+            "site_url": settings.SITE_URL,
+            **context,
+        }
+        subject = render_to_string(f"{template}_subject.txt", ctx).strip()
+        body = render_to_string(f"{template}.txt", ctx)
+        outbox.queue_mail(
+            to=member.user.email,
+            subject=f"[RFP Portal] {subject}",
+            body_text=body,
+            template=template,
+            idempotency_key=f"{key}:{member.user_id}",
+        )
+
+
+# --- Opening (rule 2) -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_due_rfps(*, now: datetime) -> list[RFP]:
+    """Open every RFP whose submission cut-off (deadline + grace) has passed.
+
+    Opening at the cut-off, not the deadline, means no submission can arrive after opening.
+    """
+    opened = []
+    for rfp in RFP.objects.select_for_update().filter(opened_at__isnull=True, status="published"):
+        if deadlines.is_before_deadline(now, rfp.deadline_instant, rfp.grace_seconds):
+            continue
+        rfp.opened_at = now
+        rfp.save(update_fields=["opened_at", "updated_at"])
+        audit.record(
+            action="rfp.opened",
+            obj=rfp,
+            at=now,
+            details={"submitted": rfp.proposals.filter(state="submitted").count()},
+        )
+        opened.append(rfp)
+    return opened

@@ -1,0 +1,125 @@
+"""Co-authors: the owner invites by e-mail, the invitee accepts through a signed link."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from proposals.models import Invitation, Proposal, ProposalMember
+from rfp_portal import audit, outbox, permissions
+
+SALT = "proposals.invitation"
+MAX_AGE = 14 * 24 * 3600
+
+
+class TeamError(Exception):
+    pass
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps({"i": invitation.pk, "e": invitation.email}, salt=SALT, compress=True)
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The open invitation a token names; TeamError with a reason otherwise."""
+    try:
+        data = signing.loads(token, salt=SALT, max_age=MAX_AGE)
+    except signing.SignatureExpired:
+        raise TeamError(
+            _("This invitation has expired. Ask the proposal's owner for a new one.")
+        ) from None
+    except signing.BadSignature:
+        raise TeamError(_("This invitation link is not valid.")) from None
+    invitation = Invitation.objects.select_related("proposal__rfp").filter(pk=data.get("i")).first()
+    if invitation is None or invitation.email != data.get("e") or not invitation.is_open:
+        raise TeamError(_("This invitation is no longer valid."))
+    return invitation
+
+
+@transaction.atomic
+def invite(*, proposal: Proposal, owner, email: str, now: datetime, request=None) -> Invitation:
+    if not permissions.is_proposal_owner(owner, proposal):
+        raise PermissionDenied
+    email = email.strip().lower()
+    if proposal.members.filter(user__email__iexact=email).exists():
+        raise TeamError(_("%(email)s is already on the team.") % {"email": email})
+    invitation = Invitation.objects.create(
+        proposal=proposal, email=email, invited_by=owner, created_at=now
+    )
+    link = settings.SITE_URL + reverse("accept_invitation", args=[invitation_token(invitation)])
+    ctx = {"proposal": proposal, "rfp": proposal.rfp, "owner": owner, "link": link}
+    outbox.queue_mail(
+        to=email,
+        subject="[RFP Portal] "
+        + render_to_string("proposals/email/invitation_subject.txt", ctx).strip(),
+        body_text=render_to_string("proposals/email/invitation.txt", ctx),
+        template="proposals/email/invitation",
+        idempotency_key=f"invitation:{invitation.pk}",
+    )
+    audit.record(
+        action="team.invited",
+        actor=owner,
+        obj=proposal,
+        request=request,
+        at=now,
+        details={"email": email},
+    )
+    return invitation
+
+
+@transaction.atomic
+def accept(*, invitation: Invitation, user, now: datetime, request=None) -> Proposal:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_open:
+        raise TeamError(_("This invitation is no longer valid."))
+    if user.email.lower() != invitation.email.lower():
+        raise TeamError(
+            _("This invitation was sent to %(email)s. Sign in with that address to accept it.")
+            % {"email": invitation.email}
+        )
+    ProposalMember.objects.get_or_create(
+        proposal=invitation.proposal,
+        user=user,
+        defaults={"role": ProposalMember.Role.COAUTHOR, "added_at": now},
+    )
+    invitation.accepted_at = now
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    permissions.grant_role(user, permissions.Role.PROPOSER)
+    audit.record(action="team.joined", actor=user, obj=invitation.proposal, request=request, at=now)
+    return invitation.proposal
+
+
+@transaction.atomic
+def remove_member(*, proposal: Proposal, owner, member: ProposalMember, now, request=None) -> None:
+    if not permissions.is_proposal_owner(owner, proposal):
+        raise PermissionDenied
+    if member.proposal_id != proposal.pk:
+        raise PermissionDenied
+    if member.role == ProposalMember.Role.OWNER:
+        raise TeamError(_("The owner cannot be removed."))
+    member.delete()
+    audit.record(
+        action="team.removed",
+        actor=owner,
+        obj=proposal,
+        request=request,
+        at=now,
+        details={"email": member.user.email},
+    )
+
+
+@transaction.atomic
+def revoke(*, invitation: Invitation, owner, now, request=None) -> None:
+    if not permissions.is_proposal_owner(owner, invitation.proposal):
+        raise PermissionDenied
+    invitation.revoked_at = now
+    invitation.save(update_fields=["revoked_at"])
+    audit.record(action="team.invitation_revoked", actor=owner, obj=invitation.proposal, at=now)

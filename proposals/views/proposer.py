@@ -1,0 +1,332 @@
+"""The proposer's area: start, draft, upload, submit, revise, withdraw, receipts, documents."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from proposals import addenda, pdf, selectors, submission
+from proposals.forms import ProposalDraftForm, StartProposalForm
+from proposals.models import Feature, Milestone
+from proposals.uploads import limit_upload_size
+from rfp_portal import deadlines, permissions
+
+
+def _milestones(rfp) -> list[Milestone]:
+    return list(
+        rfp.milestones.prefetch_related(
+            Prefetch("features", queryset=Feature.objects.order_by("position", "id"))
+        )
+    )
+
+
+@login_required
+def my_proposals(request: HttpRequest) -> HttpResponse:
+    proposals = list(selectors.proposals_of(request.user))
+    rows = []
+    for proposal in proposals:
+        versions = list(proposal.versions.all())
+        rows.append(
+            {
+                "proposal": proposal,
+                "last": versions[0] if versions else None,
+                "revisions_left": submission.revisions_left(proposal, versions=len(versions)),
+            }
+        )
+    return render(request, "proposals/my_proposals.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def start(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    form = StartProposalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give your proposal a title to start it."))
+        return redirect(rfp)
+    try:
+        proposal = submission.start_proposal(
+            rfp=rfp,
+            user=request.user,
+            title=form.cleaned_data["title"],
+            now=request.received_at,
+            request=request,
+        )
+    except submission.ProposalError as exc:
+        messages.error(request, str(exc))
+        return redirect(rfp)
+    return redirect(proposal)
+
+
+@login_required
+@require_POST
+def register_interest(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    if addenda.register_interest(
+        rfp=rfp, user=request.user, now=request.received_at, request=request
+    ):
+        messages.success(
+            request,
+            _("You will get this RFP's answers to questions, addenda and deadline reminders."),
+        )
+    return redirect(rfp)
+
+
+def _edit_context(request, proposal, form, *, budget_fields=None):
+    rfp = proposal.rfp
+    versions = list(proposal.versions.all())
+    return {
+        "proposal": proposal,
+        "rfp": rfp,
+        "form": form,
+        "versions": versions,
+        "budget": submission.budget_check_for(rfp, budget_fields or proposal.fields or {}),
+        "missing": submission.missing_elements(proposal),
+        "revisions_left": submission.revisions_left(proposal, versions=len(versions)),
+        "accepting": rfp.accepts_submissions_at(request.received_at),
+        "is_owner": permissions.is_proposal_owner(request.user, proposal),
+        "pending_addenda": list(addenda.unacknowledged_addenda(rfp, request.user)),
+        "max_pdf": pdf.human_size(pdf_limit()),
+        "now": request.received_at,
+    }
+
+
+def pdf_limit() -> int:
+    from django.conf import settings
+
+    return settings.MAX_PDF_BYTES
+
+
+@login_required
+@limit_upload_size
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = selectors.team_proposal(request, pk)
+    milestones = _milestones(proposal.rfp)
+    if request.method != "POST":
+        form = ProposalDraftForm(
+            rfp=proposal.rfp,
+            milestones=milestones,
+            initial=ProposalDraftForm.initial_from(proposal, proposal.rfp.elements.all()),
+        )
+        return render(request, "proposals/edit.html", _edit_context(request, proposal, form))
+
+    form = ProposalDraftForm(request.POST, request.FILES, rfp=proposal.rfp, milestones=milestones)
+    if request.upload_too_large:
+        form.add_error(
+            None if "document" not in form.fields else "document",
+            _("The file is larger than %(limit)s, the largest PDF accepted. Nothing was saved.")
+            % {"limit": pdf.human_size(pdf_limit())},
+        )
+    if form.is_valid():
+        try:
+            proposal = submission.save_draft(
+                proposal=proposal,
+                user=request.user,
+                title=form.cleaned_data["title"],
+                fields=form.answers(),
+                document=form.cleaned_data.get("document") or None,
+                expected_edit=form.cleaned_data["edit"],
+                now=request.received_at,
+                request=request,
+            )
+        except pdf.PDFRejected as exc:
+            form.add_error("document", _("%(reason)s Nothing was saved.") % {"reason": exc})
+        except submission.ProposalError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Your draft has been saved."))
+            if request.POST.get("then") == "submit":
+                return redirect("proposal_submit", pk=proposal.pk)
+            return redirect(proposal)
+    # Errors: the form keeps everything the user typed (a file must be chosen again).
+    fields = form.answers() if hasattr(form, "cleaned_data") else None
+    context = _edit_context(request, proposal, form, budget_fields=fields)
+    return render(request, "proposals/edit.html", context, status=400)
+
+
+@login_required
+@require_POST
+def budget_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The budget check for the amounts being typed (htmx), without saving anything."""
+    proposal = selectors.team_proposal(request, pk)
+    form = ProposalDraftForm(request.POST, rfp=proposal.rfp, milestones=_milestones(proposal.rfp))
+    form.is_valid()
+    check = submission.budget_check_for(proposal.rfp, form.answers())
+    return render(request, "proposals/_budget_check.html", {"budget": check, "rfp": proposal.rfp})
+
+
+@login_required
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = selectors.team_proposal(request, pk)
+    rfp = proposal.rfp
+    error = None
+    missing = submission.missing_elements(proposal)
+    if request.method == "POST":
+        try:
+            expected = int(request.POST.get("edit", "-1"))
+        except ValueError:
+            expected = -1
+        try:
+            result = submission.submit_proposal(
+                proposal=proposal,
+                user=request.user,
+                expected_edit=expected,
+                now=request.received_at,
+                request=request,
+            )
+        except submission.Incomplete as exc:
+            missing = exc.missing
+            error = _("Your proposal is not complete yet. Add what is missing, then submit.")
+        except submission.AddendaNotAcknowledged:
+            error = _("The RFP has changed. Read and acknowledge each addendum below first.")
+        except submission.ProposalError as exc:
+            error = str(exc)
+        else:
+            if result.created:
+                messages.success(request, _("Your proposal has been received."))
+            return redirect("proposal_version", pk=proposal.pk, number=result.version.number)
+        proposal.refresh_from_db()
+    versions = list(proposal.versions.all())
+    context = {
+        "proposal": proposal,
+        "rfp": rfp,
+        "missing": missing,
+        "error": error,
+        "budget": submission.budget_check_for(rfp, proposal.fields or {}),
+        "versions": versions,
+        "revisions_left": submission.revisions_left(proposal, versions=len(versions)),
+        "accepting": rfp.accepts_submissions_at(request.received_at),
+        "pending_addenda": list(addenda.unacknowledged_addenda(rfp, request.user)),
+        "now": request.received_at,
+    }
+    return render(request, "proposals/submit.html", context, status=400 if error else 200)
+
+
+@login_required
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = selectors.team_proposal(request, pk)
+    error = None
+    if request.method == "POST":
+        try:
+            submission.withdraw_proposal(
+                proposal=proposal, user=request.user, now=request.received_at, request=request
+            )
+        except submission.ProposalError as exc:
+            error = str(exc)
+        else:
+            messages.success(
+                request,
+                _("Your proposal has been withdrawn. You can submit it again before the deadline."),
+            )
+            return redirect("my_proposals")
+    return render(
+        request,
+        "proposals/withdraw.html",
+        {"proposal": proposal, "rfp": proposal.rfp, "error": error, "now": request.received_at},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    version = selectors.readable_version(request, pk, number)
+    proposal = version.proposal
+    return render(
+        request,
+        "proposals/version.html",
+        {
+            "version": version,
+            "proposal": proposal,
+            "rfp": proposal.rfp,
+            "received_aoe": deadlines.format_in_zone(version.received_at, "AoE").text,
+            "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text,
+            "on_team": permissions.is_on_team(request.user, proposal),
+            "answers": selectors.readable_answers(proposal.rfp, version.fields.get("fields", {})),
+        },
+    )
+
+
+def _attachment(name: str, filename: str) -> HttpResponse:
+    """Serve a stored upload as a download, never inline."""
+    if not name or not default_storage.exists(name):
+        raise Http404
+    if hasattr(default_storage, "bucket_name"):
+        # S3: a short-lived signed URL that forces download.
+        url = default_storage.url(
+            name,
+            parameters={
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentType": "application/pdf",
+            },
+        )
+        return redirect(url)
+    response = FileResponse(
+        default_storage.open(name, "rb"),
+        as_attachment=True,
+        filename=filename,
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _safe_filename(text: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
+    return (keep.strip("-.") or "proposal")[:80] + ("" if keep.endswith(".pdf") else ".pdf")
+
+
+@login_required
+def draft_document(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = selectors.team_proposal(request, pk)
+    return _attachment(proposal.document.name, _safe_filename(proposal.document_name))
+
+
+@login_required
+def version_document(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    version = selectors.readable_version(request, pk, number)
+    return _attachment(version.document.name, _safe_filename(version.document_name))
+
+
+@login_required
+def receipt_pdf(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    from rfp_portal.pdf import render_pdf
+
+    version = selectors.readable_version(request, pk, number)
+    data = render_pdf(
+        "proposals/receipt_pdf.html",
+        {
+            "version": version,
+            "proposal": version.proposal,
+            "rfp": version.proposal.rfp,
+            "received_aoe": deadlines.format_in_zone(version.received_at, "AoE").text,
+            "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text,
+        },
+    )
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{version.receipt_code}.pdf"'
+    return response
+
+
+@login_required
+def acknowledge_addendum(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    addendum = get_object_or_404(rfp.addenda, number=number)
+    if request.method != "POST":
+        raise Http404
+    addenda.acknowledge(
+        addendum=addendum, user=request.user, now=request.received_at, request=request
+    )
+    messages.success(request, _("Addendum %(n)s acknowledged.") % {"n": addendum.number})
+    target = request.POST.get("next", "")
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = rfp.get_absolute_url()
+    return redirect(target)

@@ -1,0 +1,142 @@
+"""Public pages: RFPs, their calendar file. Thin: parse, call a selector, render."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from proposals import questions, receipts, selectors
+from proposals.forms import QuestionForm, StartProposalForm, VerifyReceiptForm
+from rfp_portal import deadlines, ics, permissions
+from rfp_portal.markdown import render_markdown
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    listing = selectors.rfp_listing(now=timezone.now())
+    return render(request, "proposals/home.html", {"listing": listing})
+
+
+def rfp_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    criteria = list(rfp.criteria.all())
+    now = request.received_at
+    user = request.user
+    return render(
+        request,
+        "proposals/rfp_detail.html",
+        {
+            "rfp": rfp,
+            "body_html": render_markdown(rfp.body_markdown),
+            "totals": selectors.scope_totals(rfp),
+            "gates": [c for c in criteria if c.is_gate],
+            "scored": [c for c in criteria if not c.is_gate],
+            "equal_weights": len({c.weight for c in criteria if not c.is_gate}) <= 1,
+            "now": now,
+            "accepting": rfp.accepts_submissions_at(now),
+            "addenda": list(rfp.addenda.order_by("number")),
+            "answers": list(selectors.published_answers(rfp)),
+            "my_questions": list(selectors.questions_of(rfp, user)),
+            "questions_open": questions.questions_open(rfp, now),
+            "question_form": QuestionForm(),
+            "start_form": StartProposalForm(),
+            "my_proposal": selectors.proposals_of(user).filter(rfp=rfp).first(),
+            "interested": user.is_authenticated and rfp.interests.filter(user=user).exists(),
+            "can_propose": permissions.has_role(user, permissions.Role.PROPOSER),
+        },
+    )
+
+
+def addendum_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    addendum = get_object_or_404(rfp.addenda, number=number)
+    diffs = [
+        {
+            "label": change["label"],
+            "before": change["before"],
+            "after": change["after"],
+            "lines": list(
+                difflib.unified_diff(
+                    change["before"].splitlines(), change["after"].splitlines(), lineterm="", n=2
+                )
+            )[2:],
+        }
+        for change in addendum.changes.values()
+    ]
+    acknowledged = (
+        request.user.is_authenticated
+        and addendum.acknowledgements.filter(user=request.user).exists()
+    )
+    return render(
+        request,
+        "proposals/addendum.html",
+        {"rfp": rfp, "addendum": addendum, "diffs": diffs, "acknowledged": acknowledged},
+    )
+
+
+@login_required
+@require_POST
+def ask_question(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    form = QuestionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write your question (at most 4,000 characters)."))
+        return redirect(rfp.get_absolute_url() + "#questions")
+    try:
+        questions.ask(
+            rfp=rfp,
+            user=request.user,
+            text=form.cleaned_data["text"],
+            now=request.received_at,
+            request=request,
+        )
+    except questions.QuestionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Your question has been sent. The answer will be published here, without your name."),
+        )
+    return redirect(rfp.get_absolute_url() + "#questions")
+
+
+def verify_receipt(request: HttpRequest) -> HttpResponse:
+    form = VerifyReceiptForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data.get("document")
+        result = receipts.verify(form.cleaned_data["code"], upload.file if upload else None)
+    return render(
+        request,
+        "proposals/verify.html",
+        {"form": form, "result": result},
+        status=400 if form.errors else 200,
+    )
+
+
+def rfp_calendar(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    url = request.build_absolute_uri(rfp.get_absolute_url())
+    text = ics.event(
+        uid=f"deadline-{rfp.slug}@rfp-portal",
+        summary=_("Proposals due: %(title)s") % {"title": rfp.title},
+        description=_("Deadline: %(aoe)s = %(utc)s. Details: %(url)s")
+        % {
+            "aoe": deadlines.format_deadline(rfp.deadline_instant, deadlines.AOE_ZONE_NAME),
+            "utc": deadlines.to_utc_iso(rfp.deadline_instant),
+            "url": url,
+        },
+        url=url,
+        start=rfp.deadline_instant,
+        alarm_before=timedelta(days=1),
+    )
+    response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{rfp.slug}-deadline.ics"'
+    return response

@@ -1,0 +1,97 @@
+"""Staff pages for RFPs: overview with counts (sealed content stays sealed), addenda, Q&A."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from proposals import addenda, selectors
+from proposals import questions as questions_service
+from proposals.forms import AddendumForm
+from proposals.models import Question
+from rfp_portal import permissions
+
+
+@permissions.staff_required
+def home(request: HttpRequest) -> HttpResponse:
+    rfps = list(selectors.rfps_visible_to(request.user).order_by("-deadline_instant"))
+    counts = selectors.proposal_counts([r.pk for r in rfps])
+    open_questions = selectors.open_question_counts([r.pk for r in rfps])
+    rows = [
+        {
+            "rfp": rfp,
+            "counts": counts.get(rfp.pk, {}),
+            "sealed": permissions.is_sealed(rfp),
+            "open_questions": open_questions.get(rfp.pk, 0),
+        }
+        for rfp in rfps
+    ]
+    return render(request, "staff/home.html", {"rows": rows, "now": timezone.now()})
+
+
+@permissions.staff_required
+def publish_addendum(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    initial = {
+        "title": rfp.title,
+        "summary": rfp.summary,
+        "body_markdown": rfp.body_markdown,
+        "deadline_date": rfp.deadline_date,
+        "deadline_zone": rfp.deadline_zone,
+    }
+    form = AddendumForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        note = data.pop("change_note")
+        try:
+            addendum = addenda.publish_addendum(
+                rfp=rfp,
+                changes=data,
+                change_note=note,
+                actor=request.user,
+                now=request.received_at,
+                request=request,
+            )
+        except addenda.AddendumRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Addendum %(n)s is published; everyone concerned is being told.")
+                % {"n": addendum.number},
+            )
+            return redirect("addendum_detail", slug=rfp.slug, number=addendum.number)
+    return render(
+        request,
+        "staff/addendum_form.html",
+        {"rfp": rfp, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@permissions.staff_required
+def questions(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    if request.method == "POST":
+        question = get_object_or_404(rfp.questions, pk=request.POST.get("question"))
+        try:
+            questions_service.answer(
+                question=question,
+                staff_user=request.user,
+                answer_text=request.POST.get("answer", ""),
+                publish=request.POST.get("action") != "decline",
+                now=request.received_at,
+                request=request,
+            )
+        except questions_service.QuestionRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The answer has been saved."))
+        return redirect("staff_questions", slug=rfp.slug)
+    items = rfp.questions.order_by("state", "asked_at")
+    return render(
+        request,
+        "staff/questions.html",
+        {"rfp": rfp, "questions": items, "open_state": Question.State.OPEN},
+    )

@@ -1,0 +1,58 @@
+"""PDF rendering with WeasyPrint that can fetch nothing but the portal's own static files."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+
+STATIC_PREFIX = "portal-static:"
+
+
+class FetchRefused(ValueError):
+    pass
+
+
+def _static_bytes(url: str) -> tuple[bytes, str]:
+    if not url.startswith(STATIC_PREFIX):
+        raise FetchRefused(f"refused to fetch a {urlsplit(url).scheme or 'relative'} URL")
+    path = url[len(STATIC_PREFIX) :].lstrip("/")
+    if ".." in path.split("/"):
+        raise FetchRefused("refused a path outside static files")
+    found = finders.find(path)
+    if not found:
+        raise FetchRefused(f"no static file {path}")
+    with open(found, "rb") as handle:
+        data = handle.read()
+    mime = {
+        ".css": "text/css",
+        ".svg": "image/svg+xml",
+        ".png": "image/png",
+        ".ttf": "font/ttf",
+        ".woff2": "font/woff2",
+    }.get("." + path.rsplit(".", 1)[-1], "application/octet-stream")
+    return data, mime
+
+
+def static_only_fetcher():
+    """WeasyPrint's URL fetcher: only portal-static:<path> of the app's own static files.
+
+    Anything else (http, file, data from user content) is refused, so no document can make the
+    renderer read the disk or the network.
+    """
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticOnlyFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            data, mime = _static_bytes(url)
+            return URLFetcherResponse(url, body=data, headers={"Content-Type": mime})
+
+    return StaticOnlyFetcher()
+
+
+def render_pdf(template: str, context: dict) -> bytes:
+    from weasyprint import HTML
+
+    html = render_to_string(template, {**context, "static_prefix": STATIC_PREFIX})
+    return HTML(string=html, base_url=STATIC_PREFIX, url_fetcher=static_only_fetcher()).write_pdf()

@@ -1,0 +1,102 @@
+"""Rules for uploaded PDFs (by content) and for the budget check."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proposals import budget, pdf
+from tests.pdfs import encrypted_pdf, make_pdf, truncated_pdf
+
+LIMIT = 5 * 1024 * 1024
+
+
+def inspect(data: bytes, limit: int = LIMIT):
+    return pdf.inspect_pdf(io.BytesIO(data), max_bytes=limit)
+
+
+def test_valid_pdf_gives_pages_size_and_digest():
+    data = make_pdf(3)
+    info = inspect(data)
+    assert info.pages == 3 and info.size == len(data)
+    import hashlib
+
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"PK\x03\x04 this is a zip renamed to .pdf", "not a PDF"),
+        (b"<!doctype html><html><body>hi</body></html>", "not a PDF"),
+        (truncated_pdf(), "incomplete"),
+        (encrypted_pdf(), "password"),
+        (b"%PDF-1.7\n garbage that is no pdf at all\n%%EOF\n", "damaged"),
+    ],
+    ids=["empty", "zip-renamed", "html", "truncated", "encrypted", "malformed"],
+)
+def test_bad_files_are_refused_with_a_clear_reason(data, reason):
+    with pytest.raises(pdf.PDFRejected, match=reason):
+        inspect(data)
+
+
+def test_one_byte_over_the_limit_is_refused_and_at_the_limit_accepted():
+    data = make_pdf(1)
+    assert inspect(data, limit=len(data)).size == len(data)
+    with pytest.raises(pdf.PDFRejected, match="largest PDF accepted"):
+        inspect(data, limit=len(data) - 1)
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [
+        (None, budget.Standing.NOT_REQUESTED),
+        (Decimal("0"), budget.Standing.NOT_REQUESTED),
+        (Decimal("8000"), budget.Standing.WITHIN_BUDGET),
+        (Decimal("8000.01"), budget.Standing.OVER_BUDGET_WITHIN_CAP),
+        (Decimal("10000"), budget.Standing.OVER_BUDGET_WITHIN_CAP),
+        (Decimal("10000.01"), budget.Standing.OVER_CAP),
+    ],
+)
+def test_standing_against_budget_8000_and_cap_10000(requested, expected):
+    assert budget.standing(requested, Decimal(8000), Decimal(10000)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("8000", Decimal("8000.00")), (" 8,000.50 ", Decimal("8000.50")), ("", None), (None, None)],
+)
+def test_amounts_are_parsed_as_typed(text, value):
+    assert budget.parse_amount(text) == value
+
+
+@pytest.mark.parametrize("text", ["eight thousand", "-5", "1.234", "NaN", "Infinity", "1e12"])
+def test_bad_amounts_are_refused_in_words(text):
+    with pytest.raises(ValueError):
+        budget.parse_amount(text)
+
+
+class F:
+    def __init__(self, id, budget_, cap):
+        self.id, self.name, self.budget, self.cap = id, f"F{id}", Decimal(budget_), Decimal(cap)
+
+
+def test_total_is_checked_against_sum_of_caps_or_the_overall_cap():
+    features = [F(1, 8000, 10000), F(2, 5000, 7000)]
+    check = budget.check_budget(features, {1: Decimal(10000), 2: Decimal(7000)}, total_cap=None)
+    assert check.total_requested == 17000 and check.total_cap == 17000 and check.total_within_cap
+    tight = budget.check_budget(features, {1: Decimal(10000), 2: Decimal(7000)}, total_cap=15000)
+    assert not tight.total_within_cap
+    assert "over the overall cap by 2000" in tight.total_explanation
+
+
+@given(st.binary(max_size=4096))
+def test_random_bytes_are_never_accepted_as_pdf_unless_they_parse(data):
+    try:
+        info = inspect(data)
+    except pdf.PDFRejected:
+        return
+    assert data.find(b"%PDF-") != -1 and info.pages >= 1
