@@ -37,9 +37,9 @@ class FeatureCheck:
         if self.standing == Standing.OVER_BUDGET_WITHIN_CAP:
             return _(
                 "Over budget by %(over)s but within the cap: explain why in your proposal."
-            ) % {"over": self.requested - self.budget}
+            ) % {"over": _amount(self.requested - self.budget)}
         return _("Over the cap by %(over)s: this amount cannot be awarded.") % {
-            "over": self.requested - self.cap
+            "over": _amount(self.requested - self.cap)
         }
 
     @property
@@ -63,12 +63,19 @@ class BudgetCheck:
         if self.total_within_cap:
             return _("The total is within the overall cap.")
         return _("The total is over the overall cap by %(over)s.") % {
-            "over": self.total_requested - self.total_cap
+            "over": _amount(self.total_requested - self.total_cap)
         }
 
     @property
     def any_over_cap(self) -> bool:
         return any(f.standing == Standing.OVER_CAP for f in self.features)
+
+
+def _amount(value: Decimal) -> str:
+    """2000.00 → "2,000"; 2000.50 → "2,000.50" (the words around it name the currency)."""
+    if value == value.to_integral():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
 
 
 def parse_amount(text: object) -> Decimal | None:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from proposals import budget
 from proposals.models import Feature, Milestone, ProposalElement
+from rfp_portal.templatetags.portal import money
 
 TEXT_LIMIT = 20_000
 
@@ -97,7 +98,10 @@ class ProposalDraftForm(forms.Form):
                             required=False,
                             max_length=20,
                             help_text=_("Budget %(budget)s, cap %(cap)s")
-                            % {"budget": feature.budget, "cap": feature.cap},
+                            % {
+                                "budget": money(feature.budget, self.rfp.currency),
+                                "cap": money(feature.cap, self.rfp.currency),
+                            },
                             widget=forms.TextInput(
                                 attrs={"inputmode": "decimal", "autocomplete": "off"}
                             ),

@@ -184,6 +184,7 @@ def proposals_visible_to(user):
 def readable_answers(rfp, fields: dict) -> list[dict]:
     """A version's answers laid out by element, with feature names, for display."""
     from proposals.models import Feature, ProposalElement
+    from rfp_portal.templatetags.portal import money
 
     features = {
         str(f.pk): f for f in Feature.objects.filter(milestone__rfp=rfp).select_related("milestone")
@@ -192,12 +193,16 @@ def readable_answers(rfp, fields: dict) -> list[dict]:
     rows = []
     for element in rfp.elements.all():
         value = fields.get(element.key)
-        row = {"element": element, "kind": element.kind, "value": value, "items": []}
+        row = {"element": element, "kind": element.kind, "value": value, "names": [], "items": []}
         if element.kind == ProposalElement.Kind.MILESTONE_CHOICE:
-            row["items"] = [milestones.get(str(m), str(m)) for m in value or []]
+            row["names"] = [milestones.get(str(m), str(m)) for m in value or []]
         elif isinstance(value, dict):
+            amounts = element.kind == ProposalElement.Kind.PER_FEATURE_AMOUNT
             row["items"] = [
-                (features[fid].name if fid in features else fid, text)
+                (
+                    features[fid].name if fid in features else fid,
+                    money(text, rfp.currency) if amounts else text,
+                )
                 for fid, text in value.items()
                 if str(text).strip()
             ]

@@ -2,11 +2,16 @@
 
 import os
 import time
+import tomllib
+from datetime import timedelta
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.core.cache import cache
+from django.utils import timezone
 
+from proposals import demo, services
+from proposals.models import RFP
 from rfp_portal import permissions
 from tests.factories import PASSWORD, UserFactory
 
@@ -74,3 +79,12 @@ def staff(db):
 @pytest.fixture
 def staff_without_mfa(db):
     return UserFactory(roles=[permissions.Role.STAFF], is_staff=True)
+
+
+@pytest.fixture
+def open_rfp(db) -> RFP:
+    path = demo.DEMO_DATA_DIR / "pypi-2019-q4.toml"
+    data = tomllib.loads(path.read_text())
+    now = timezone.now()
+    shift = services.demo_shift(data, today=now.date())
+    return services.load_rfp(data, shift=shift, now=now - timedelta(days=1)).rfp

@@ -1,24 +1,12 @@
 """An open RFP loaded from the shared data, and helpers to fill a complete proposal."""
 
-import tomllib
-from datetime import timedelta
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from proposals import demo, services, submission
+from proposals import submission
 from proposals.models import RFP, Feature
 from tests.pdfs import make_pdf
-
-
-@pytest.fixture
-def open_rfp(db) -> RFP:
-    path = demo.DEMO_DATA_DIR / "pypi-2019-q4.toml"
-    data = tomllib.loads(path.read_text())
-    now = timezone.now()
-    shift = services.demo_shift(data, today=now.date())
-    return services.load_rfp(data, shift=shift, now=now - timedelta(days=1)).rfp
 
 
 def complete_answers(rfp: RFP, amount: str = "1000") -> dict:

@@ -90,7 +90,7 @@ def test_total_is_checked_against_sum_of_caps_or_the_overall_cap():
     assert check.total_requested == 17000 and check.total_cap == 17000 and check.total_within_cap
     tight = budget.check_budget(features, {1: Decimal(10000), 2: Decimal(7000)}, total_cap=15000)
     assert not tight.total_within_cap
-    assert "over the overall cap by 2000" in tight.total_explanation
+    assert "over the overall cap by 2,000" in tight.total_explanation
 
 
 @given(st.binary(max_size=4096))
