@@ -17,28 +17,45 @@ from proposals.models import (
 from rfp_portal.admin_site import PortalModelAdmin, PortalPermissionsMixin
 
 
-class TimelineInline(PortalPermissionsMixin, admin.TabularInline):
+class FrozenOncePublishedInline(PortalPermissionsMixin):
+    """A published RFP's parts change only through an addendum (staff page), never here."""
+
+    def _frozen(self, obj) -> bool:
+        rfp = getattr(obj, "rfp", obj)
+        return bool(rfp is not None and getattr(rfp, "is_published", False))
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not self._frozen(obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self._frozen(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not self._frozen(obj)
+
+
+class TimelineInline(FrozenOncePublishedInline, admin.TabularInline):
     model = TimelineEntry
     extra = 0
 
 
-class MilestoneInline(PortalPermissionsMixin, admin.TabularInline):
+class MilestoneInline(FrozenOncePublishedInline, admin.TabularInline):
     model = Milestone
     extra = 0
     show_change_link = True
 
 
-class ElementInline(PortalPermissionsMixin, admin.StackedInline):
+class ElementInline(FrozenOncePublishedInline, admin.StackedInline):
     model = ProposalElement
     extra = 0
 
 
-class CriterionInline(PortalPermissionsMixin, admin.StackedInline):
+class CriterionInline(FrozenOncePublishedInline, admin.StackedInline):
     model = Criterion
     extra = 0
 
 
-class FeatureInline(PortalPermissionsMixin, admin.TabularInline):
+class FeatureInline(FrozenOncePublishedInline, admin.TabularInline):
     model = Feature
     extra = 0
 
@@ -82,6 +99,28 @@ class RFPAdmin(PortalModelAdmin):
         ),
         ("State", {"fields": ["status", "published_at", "opened_at", "created_at", "updated_at"]}),
     ]
+
+    # Once published, what readers rely on changes only by addendum (numbered, explained,
+    # acknowledged): see proposals.addenda and the staff "Addendum" page.
+    published_readonly = [
+        "title", "slug", "funder", "issuer", "summary", "body_markdown", "deadline_date",
+        "deadline_zone", "deadline_end_of_day", "deadline_time", "grace_seconds",
+        "submissions_open_at", "currency", "total_cap", "max_revisions", "sealed", "status",
+        "published_at",
+    ]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.is_published:
+            fields += self.published_readonly
+        return fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return (
+            {}
+            if obj is not None and obj.is_published
+            else super().get_prepopulated_fields(request, obj)
+        )
 
     def save_model(self, request, obj, form, change):
         services.save_rfp(rfp=obj, actor=request.user, request=request)

@@ -225,3 +225,13 @@ class AddendumForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["deadline_zone"].choices = deadlines.zone_choices()
+
+
+class SubscribeForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your e-mail address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text=_(
+            "We e-mail you when a new RFP is published; every mail has a one-click unsubscribe."
+        ),
+    )

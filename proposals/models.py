@@ -499,3 +499,22 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class Subscription(models.Model):
+    """Someone (no account needed) who wants an e-mail when a new RFP is published.
+
+    Double opt-in: nothing is sent but the confirmation until confirmed_at is set.
+    """
+
+    email = models.EmailField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None

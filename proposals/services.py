@@ -40,11 +40,16 @@ def compute_deadline(rfp: RFP) -> datetime:
 def save_rfp(*, rfp: RFP, actor: Any = None, request: Any = None) -> RFP:
     """Save an RFP's own fields (admin and staff forms call this), recomputing the deadline."""
     creating = rfp.pk is None
+    was_published = (
+        not creating and RFP.objects.filter(pk=rfp.pk, status=RFP.Status.PUBLISHED).exists()
+    )
     compute_deadline(rfp)
     if rfp.is_published and rfp.published_at is None:
         rfp.published_at = timezone.now()
     rfp.full_clean()
     rfp.save()
+    if rfp.is_published and not was_published:
+        _announce(rfp, actor=actor, request=request)
     audit.record(
         action="rfp.created" if creating else "rfp.saved",
         actor=actor,
@@ -62,8 +67,17 @@ def publish_rfp(*, rfp: RFP, actor: Any = None, request: Any = None, now: dateti
     rfp.status = RFP.Status.PUBLISHED
     rfp.published_at = now
     rfp.save(update_fields=["status", "published_at", "updated_at"])
-    audit.record(action="rfp.published", actor=actor, obj=rfp, request=request, at=now)
+    _announce(rfp, actor=actor, request=request)
     return rfp
+
+
+def _announce(rfp: RFP, *, actor: Any, request: Any) -> None:
+    from proposals.subscriptions import announce
+
+    count = announce(rfp)
+    audit.record(
+        action="rfp.published", actor=actor, obj=rfp, request=request, details={"mailed": count}
+    )
 
 
 # --- Loading RFPs from TOML ----------------------------------------------------------------

@@ -113,6 +113,8 @@ class OutboxMessage(models.Model):
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
     template = models.CharField(max_length=200, blank=True)
+    # Extra mail headers, e.g. List-Unsubscribe for one-click unsubscribe (RFC 8058).
+    headers = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -27,6 +27,7 @@ def queue_mail(
     idempotency_key: str,
     body_html: str = "",
     template: str = "",
+    headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
     message, created = OutboxMessage.objects.get_or_create(
         idempotency_key=idempotency_key,
@@ -36,6 +37,7 @@ def queue_mail(
             "body_text": body_text,
             "body_html": body_html,
             "template": template,
+            "headers": headers or {},
         },
     )
     if created:
@@ -79,7 +81,7 @@ def deliver(message_id: int) -> bool:
             body=message.body_text,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.to],
-            headers={"X-Idempotency-Key": message.idempotency_key},
+            headers={**message.headers, "X-Idempotency-Key": message.idempotency_key},
         )
         if message.body_html:
             email.attach_alternative(message.body_html, "text/html")

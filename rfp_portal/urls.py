@@ -11,6 +11,7 @@ from rfp_portal import views as portal_views
 proposal_urls = [
     path("", proposer.edit, name="proposal_edit"),
     path("budget-check/", proposer.budget_preview, name="proposal_budget"),
+    path("autosave/", proposer.autosave, name="proposal_autosave"),
     path("document/", proposer.draft_document, name="proposal_document"),
     path("submit/", proposer.submit, name="proposal_submit"),
     path("withdraw/", proposer.withdraw, name="proposal_withdraw"),
@@ -36,6 +37,15 @@ urlpatterns = [
     path("rfps/<slug:slug>/questions/", public.ask_question, name="rfp_ask"),
     path("feeds/rfps.atom", PublishedRFPFeed(), name="rfp_feed"),
     path("verify/", public.verify_receipt, name="verify_receipt"),
+    path("subscribe/", public.subscribe, name="subscribe"),
+    path(
+        "subscribe/confirm/<str:token>/", public.subscription_confirm, name="subscription_confirm"
+    ),
+    path(
+        "subscribe/stop/<str:token>/",
+        public.subscription_unsubscribe,
+        name="subscription_unsubscribe",
+    ),
     path("proposals/", proposer.my_proposals, name="my_proposals"),
     path("proposals/<int:pk>/", include(proposal_urls)),
     path("invitations/<str:token>/", team.accept_invitation, name="accept_invitation"),

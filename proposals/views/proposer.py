@@ -152,6 +152,44 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def autosave(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the draft's answers while the proposer types (htmx; files are saved by the form)."""
+    proposal = selectors.team_proposal(request, pk)
+    form = ProposalDraftForm(request.POST, rfp=proposal.rfp, milestones=_milestones(proposal.rfp))
+    saved, message = False, ""
+    if not form.is_valid():
+        message = _("Not saved automatically: correct the highlighted answers, then save.")
+    else:
+        try:
+            proposal = submission.save_draft(
+                proposal=proposal,
+                user=request.user,
+                title=form.cleaned_data["title"],
+                fields=form.answers(),
+                document=None,
+                expected_edit=form.cleaned_data["edit"],
+                now=request.received_at,
+                request=request,
+            )
+        except submission.StaleForm:
+            message = _(
+                "Not saved automatically: this proposal was changed elsewhere. Copy your latest "
+                "text, then reload the page."
+            )
+        else:
+            saved = True
+            message = _("Draft saved automatically at %(time)s UTC.") % {
+                "time": request.received_at.strftime("%H:%M:%S")
+            }
+    return render(
+        request,
+        "proposals/_autosave.html",
+        {"saved": saved, "message": message, "edit": proposal.edit_count},
+    )
+
+
+@login_required
+@require_POST
 def budget_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The budget check for the amounts being typed (htmx), without saving anything."""
     proposal = selectors.team_proposal(request, pk)

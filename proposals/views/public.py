@@ -11,10 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from proposals import questions, receipts, selectors
-from proposals.forms import QuestionForm, StartProposalForm, VerifyReceiptForm
+from proposals import questions, receipts, selectors, subscriptions
+from proposals.forms import QuestionForm, StartProposalForm, SubscribeForm, VerifyReceiptForm
 from rfp_portal import deadlines, ics, permissions
 from rfp_portal.markdown import render_markdown
 
@@ -140,3 +141,45 @@ def rfp_calendar(request: HttpRequest, slug: str) -> HttpResponse:
     response = HttpResponse(text, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{rfp.slug}-deadline.ics"'
     return response
+
+
+def subscribe(request: HttpRequest) -> HttpResponse:
+    form = SubscribeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        subscriptions.subscribe(email=form.cleaned_data["email"], now=request.received_at)
+        return render(request, "proposals/subscription.html", {"state": "check-mail"})
+    return render(
+        request,
+        "proposals/subscription.html",
+        {"form": form, "state": "form"},
+        status=400 if form.errors else 200,
+    )
+
+
+def subscription_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscription = subscriptions.from_token(
+            token, "confirm", max_age=subscriptions.CONFIRM_MAX_AGE
+        )
+    except subscriptions.SubscriptionError as exc:
+        return render(
+            request, "proposals/subscription.html", {"state": "error", "error": exc}, status=400
+        )
+    if request.method == "POST":
+        subscriptions.confirm(subscription=subscription, now=request.received_at)
+        return render(request, "proposals/subscription.html", {"state": "confirmed"})
+    return render(request, "proposals/subscription.html", {"state": "confirm"})
+
+
+@csrf_exempt  # one-click unsubscribe (RFC 8058): mail clients POST here; the token authorises
+def subscription_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscription = subscriptions.from_token(token, "stop")
+    except subscriptions.SubscriptionError as exc:
+        return render(
+            request, "proposals/subscription.html", {"state": "error", "error": exc}, status=400
+        )
+    if request.method == "POST":
+        subscriptions.unsubscribe(subscription=subscription, now=request.received_at)
+        return render(request, "proposals/subscription.html", {"state": "unsubscribed"})
+    return render(request, "proposals/subscription.html", {"state": "unsubscribe"})

@@ -233,3 +233,25 @@ def test_e_staff_extend_deadline_by_addendum_and_proposer_acknowledges(
     expect(proposer_page.locator("#addenda")).to_contain_text("deadline changed")
     assert_accessible(proposer_page)
     other.close()
+
+
+def test_draft_autosaves_while_typing_and_a_later_save_is_not_stale(
+    page, open_rfp, proposer, password
+):
+    proposal = submission.start_proposal(
+        rfp=open_rfp, user=proposer, title="Autosaved", now=timezone.now()
+    )
+    sign_in(page, proposer.email, password)
+    page.goto(proposal.get_absolute_url())
+    page.get_by_label("The team").fill("Typed, never saved by hand.")
+    expect(page.locator("#autosave-status")).to_contain_text(
+        "Draft saved automatically", timeout=15_000
+    )
+    proposal.refresh_from_db()
+    assert proposal.fields["team"] == "Typed, never saved by hand."
+    # The form now carries the new edit count, so saving by hand is not "changed elsewhere".
+    page.get_by_label("Similar projects").fill("And this.")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".messages")).to_contain_text("Your draft has been saved.")
+    proposal.refresh_from_db()
+    assert proposal.fields["similar_projects"] == "And this."

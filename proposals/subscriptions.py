@@ -1,0 +1,113 @@
+"""E-mail subscriptions to new RFPs: double opt-in, one-click unsubscribe in every mail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from proposals.models import RFP, Subscription
+from rfp_portal import audit, outbox
+
+SALT = "proposals.subscription"
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+
+
+class SubscriptionError(Exception):
+    pass
+
+
+def token_for(subscription: Subscription, purpose: str) -> str:
+    return signing.dumps({"s": subscription.pk, "p": purpose}, salt=SALT, compress=True)
+
+
+def from_token(token: str, purpose: str, *, max_age: int | None = None) -> Subscription:
+    try:
+        data = signing.loads(token, salt=SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise SubscriptionError(_("This link has expired. Subscribe again.")) from None
+    except signing.BadSignature:
+        raise SubscriptionError(_("This link is not valid.")) from None
+    subscription = Subscription.objects.filter(pk=data.get("s")).first()
+    if subscription is None or data.get("p") != purpose:
+        raise SubscriptionError(_("This link is not valid."))
+    return subscription
+
+
+def _link(name: str, token: str) -> str:
+    return settings.SITE_URL + reverse(name, args=[token])
+
+
+@transaction.atomic
+def subscribe(*, email: str, now: datetime) -> Subscription:
+    """Ask for confirmation. The same answer whether or not the address is known (no leak)."""
+    email = email.strip().lower()
+    subscription, _created = Subscription.objects.get_or_create(
+        email=email, defaults={"created_at": now}
+    )
+    if subscription.active:
+        return subscription
+    if subscription.unsubscribed_at:
+        subscription.unsubscribed_at = None
+        subscription.confirmed_at = None
+        subscription.save(update_fields=["unsubscribed_at", "confirmed_at"])
+    ctx = {"link": _link("subscription_confirm", token_for(subscription, "confirm"))}
+    outbox.queue_mail(
+        to=email,
+        subject="[RFP Portal] " + _("Confirm your subscription to new RFPs"),
+        body_text=render_to_string("proposals/email/subscription_confirm.txt", ctx),
+        template="proposals/email/subscription_confirm",
+        # One confirmation per address per hour at most: repeated requests add nothing.
+        idempotency_key=f"subscribe:{subscription.pk}:{now:%Y%m%d%H}",
+    )
+    return subscription
+
+
+@transaction.atomic
+def confirm(*, subscription: Subscription, now: datetime) -> None:
+    if subscription.confirmed_at is None or subscription.unsubscribed_at is not None:
+        subscription.confirmed_at = now
+        subscription.unsubscribed_at = None
+        subscription.save(update_fields=["confirmed_at", "unsubscribed_at"])
+        audit.record(action="subscription.confirmed", obj=subscription, at=now)
+
+
+@transaction.atomic
+def unsubscribe(*, subscription: Subscription, now: datetime) -> None:
+    if subscription.unsubscribed_at is None:
+        subscription.unsubscribed_at = now
+        subscription.save(update_fields=["unsubscribed_at"])
+        audit.record(action="subscription.ended", obj=subscription, at=now)
+
+
+def announce(rfp: RFP) -> int:
+    """Queue "a new RFP is published" to every confirmed subscriber (once per RFP each)."""
+    sent = 0
+    for subscription in Subscription.objects.filter(
+        confirmed_at__isnull=False, unsubscribed_at__isnull=True
+    ):
+        unsubscribe_link = _link("subscription_unsubscribe", token_for(subscription, "stop"))
+        ctx = {
+            "rfp": rfp,
+            "site_url": settings.SITE_URL,
+            "unsubscribe_link": unsubscribe_link,
+        }
+        outbox.queue_mail(
+            to=subscription.email,
+            subject="[RFP Portal] "
+            + _("New Request for Proposals: %(title)s") % {"title": rfp.title},
+            body_text=render_to_string("proposals/email/new_rfp.txt", ctx),
+            template="proposals/email/new_rfp",
+            idempotency_key=f"new-rfp:{rfp.pk}:{subscription.pk}",
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe_link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+        sent += 1
+    return sent
