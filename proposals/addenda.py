@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils.translation import gettext as _
 
-from proposals.models import RFP, Addendum, AddendumAcknowledgement, Interest, Proposal
+from proposals.models import (
+    RFP,
+    Addendum,
+    AddendumAcknowledgement,
+    Feature,
+    Interest,
+    Proposal,
+)
 from rfp_portal import audit, deadlines, outbox
 
 # The RFP fields an addendum may change, with the label readers see.
@@ -68,9 +76,15 @@ def publish_addendum(
     change_note: str,
     actor,
     now: datetime,
+    part_changes: dict[str, dict[str, object]] | None = None,
     request=None,
 ) -> Addendum:
-    """Apply changes to a published RFP as addendum N+1 and tell everyone concerned."""
+    """Apply changes to a published RFP as addendum N+1 and tell everyone concerned.
+
+    changes: the RFP's own fields (EDITABLE_FIELDS). part_changes: its parts, keyed
+    "feature:<id>", "criterion:<id>" or "timeline:<id>", each {field: new value} with the
+    fields of PART_FIELDS. Everything is validated before anything is saved.
+    """
     rfp = RFP.objects.select_for_update().get(pk=rfp.pk)
     if not change_note.strip():
         raise AddendumRefused(_("Say what changed and why: the change note is required."))
@@ -87,6 +101,7 @@ def publish_addendum(
                 "after": _text(value),
             }
             setattr(rfp, name, value)
+    changed_parts = _apply_part_changes(rfp, part_changes or {}, recorded)
     if not recorded:
         raise AddendumRefused(_("Nothing changed: an addendum needs at least one change."))
     deadline_before = rfp.deadline_instant
@@ -103,6 +118,8 @@ def publish_addendum(
     if moved and not deadlines.is_before_deadline(now, rfp.deadline_instant):
         raise AddendumRefused(_("The new deadline must lie in the future."))
     rfp.save()
+    for part in changed_parts:
+        part.save()
     number = (rfp.addenda.aggregate(n=Max("number"))["n"] or 0) + 1
     addendum = Addendum.objects.create(
         rfp=rfp,
@@ -124,6 +141,64 @@ def publish_addendum(
     )
     _notify(addendum)
     return addendum
+
+
+# What an addendum may change in an RFP's parts, with the words readers see.
+PART_FIELDS = {
+    "feature": {"budget": _("budget"), "cap": _("cap")},
+    "criterion": {"name": _("name"), "questions": _("guiding questions")},
+    "timeline": {"date": _("date"), "label": _("label")},
+}
+
+
+def _part_objects(rfp: RFP) -> dict[str, object]:
+    parts: dict[str, object] = {}
+    for feature in Feature.objects.filter(milestone__rfp=rfp):
+        parts[f"feature:{feature.pk}"] = feature
+    for criterion in rfp.criteria.all():
+        parts[f"criterion:{criterion.pk}"] = criterion
+    for entry in rfp.timeline.all():
+        parts[f"timeline:{entry.pk}"] = entry
+    return parts
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    return _text(value)
+
+
+def _apply_part_changes(rfp: RFP, part_changes: dict, recorded: dict) -> list:
+    parts = _part_objects(rfp)
+    changed = []
+    for key, fields in part_changes.items():
+        part = parts.get(key)
+        if part is None:
+            raise AddendumRefused(_("That part does not belong to this RFP."))
+        kind = key.split(":", 1)[0]
+        touched = False
+        for field, value in fields.items():
+            if field not in PART_FIELDS[kind]:
+                raise AddendumRefused(_("That part cannot be changed by an addendum."))
+            before = getattr(part, field)
+            if _shown(before) == _shown(value):
+                continue
+            recorded[f"{key}:{field}"] = {
+                "label": f"{part} — {PART_FIELDS[kind][field]}",
+                "before": _shown(before),
+                "after": _shown(value),
+            }
+            setattr(part, field, value)
+            touched = True
+        if touched:
+            try:
+                part.full_clean()
+            except ValidationError as exc:
+                raise AddendumRefused(
+                    _("%(part)s: %(errors)s") % {"part": part, "errors": "; ".join(exc.messages)}
+                ) from exc
+            changed.append(part)
+    return changed
 
 
 def people_concerned(rfp: RFP):

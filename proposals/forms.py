@@ -220,11 +220,71 @@ class AddendumForm(forms.Form):
     )
     deadline_zone = forms.ChoiceField(label=_("Deadline time zone"), choices=())
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, rfp, **kwargs):
         from rfp_portal import deadlines
 
         super().__init__(*args, **kwargs)
         self.fields["deadline_zone"].choices = deadlines.zone_choices()
+        # The RFP's parts, pre-filled; the addendum records only what differs.
+        self.groups: dict[str, list[tuple[str, list[str]]]] = {
+            "scope": [],
+            "criteria": [],
+            "timeline": [],
+        }
+        for feature in Feature.objects.filter(milestone__rfp=rfp).order_by(
+            "milestone__position", "position"
+        ):
+            names = [f"feature:{feature.pk}:budget", f"feature:{feature.pk}:cap"]
+            self.fields[names[0]] = forms.DecimalField(
+                label=_("Budget"),
+                min_value=0,
+                max_digits=12,
+                decimal_places=2,
+                initial=feature.budget,
+            )
+            self.fields[names[1]] = forms.DecimalField(
+                label=_("Cap"), min_value=0, max_digits=12, decimal_places=2, initial=feature.cap
+            )
+            self.groups["scope"].append((feature.name, names))
+        for criterion in rfp.criteria.all():
+            names = [f"criterion:{criterion.pk}:name", f"criterion:{criterion.pk}:questions"]
+            self.fields[names[0]] = forms.CharField(
+                label=_("Name"), max_length=200, initial=criterion.name
+            )
+            self.fields[names[1]] = forms.CharField(
+                label=_("Guiding questions, one per line"),
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                initial="\n".join(criterion.questions),
+            )
+            self.groups["criteria"].append((criterion.name, names))
+        for entry in rfp.timeline.all():
+            names = [f"timeline:{entry.pk}:date", f"timeline:{entry.pk}:label"]
+            self.fields[names[0]] = forms.DateField(
+                label=_("Date"), initial=entry.date, widget=forms.DateInput(attrs={"type": "date"})
+            )
+            self.fields[names[1]] = forms.CharField(
+                label=_("Label"), max_length=300, initial=entry.label
+            )
+            self.groups["timeline"].append((entry.label, names))
+
+    def rfp_changes(self) -> dict:
+        data = self.cleaned_data
+        return {
+            name: data[name]
+            for name in ("title", "summary", "body_markdown", "deadline_date", "deadline_zone")
+        }
+
+    def part_changes(self) -> dict[str, dict]:
+        changes: dict[str, dict] = {}
+        for name, value in self.cleaned_data.items():
+            if name.count(":") != 2:
+                continue
+            kind, pk, field = name.split(":")
+            if field == "questions":
+                value = [line.strip() for line in value.splitlines() if line.strip()]
+            changes.setdefault(f"{kind}:{pk}", {})[field] = value
+        return changes
 
 
 class SubscribeForm(forms.Form):

@@ -40,15 +40,14 @@ def publish_addendum(request: HttpRequest, slug: str) -> HttpResponse:
         "deadline_date": rfp.deadline_date,
         "deadline_zone": rfp.deadline_zone,
     }
-    form = AddendumForm(request.POST or None, initial=initial)
+    form = AddendumForm(request.POST or None, initial=initial, rfp=rfp)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        note = data.pop("change_note")
         try:
             addendum = addenda.publish_addendum(
                 rfp=rfp,
-                changes=data,
-                change_note=note,
+                changes=form.rfp_changes(),
+                part_changes=form.part_changes(),
+                change_note=form.cleaned_data["change_note"],
                 actor=request.user,
                 now=request.received_at,
                 request=request,

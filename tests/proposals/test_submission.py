@@ -355,3 +355,55 @@ def test_opening_happens_once_at_the_cutoff_and_is_audited(draft, proposer):
     assert [r.pk for r in opened] == [rfp.pk]
     assert submission.open_due_rfps(now=rfp.deadline_instant + timedelta(hours=1)) == []
     assert AuditEvent.objects.filter(action="rfp.opened", object_id=str(rfp.pk)).count() == 1
+
+
+def test_addendum_changes_scope_criteria_and_timeline_and_records_each(open_rfp, staff):
+    from decimal import Decimal
+
+    from proposals.models import Feature
+
+    feature = Feature.objects.filter(milestone__rfp=open_rfp).first()
+    criterion = open_rfp.criteria.get(key="cost")
+    entry = open_rfp.timeline.first()
+    addendum = addenda.publish_addendum(
+        rfp=open_rfp,
+        changes={},
+        part_changes={
+            f"feature:{feature.pk}": {"budget": feature.budget, "cap": Decimal("35000")},
+            f"criterion:{criterion.pk}": {"questions": ["Is the budget reasonable?"]},
+            f"timeline:{entry.pk}": {"label": entry.label + " (moved online)"},
+        },
+        change_note="Raised a cap; simplified cost questions.",
+        actor=staff,
+        now=timezone.now(),
+    )
+    feature.refresh_from_db()
+    criterion.refresh_from_db()
+    assert feature.cap == 35000 and criterion.questions == ["Is the budget reasonable?"]
+    assert set(addendum.changes) == {
+        f"feature:{feature.pk}:cap",
+        f"criterion:{criterion.pk}:questions",
+        f"timeline:{entry.pk}:label",
+    }
+    assert addendum.changes[f"feature:{feature.pk}:cap"]["after"] == "35000"
+
+
+def test_addendum_with_a_cap_below_budget_is_refused_and_saves_nothing(open_rfp, staff):
+    from decimal import Decimal
+
+    from proposals.models import Addendum, Feature
+
+    feature = Feature.objects.filter(milestone__rfp=open_rfp).first()
+    with pytest.raises(addenda.AddendumRefused):
+        addenda.publish_addendum(
+            rfp=open_rfp,
+            changes={"summary": "A changed summary."},
+            part_changes={f"feature:{feature.pk}": {"cap": Decimal("1")}},
+            change_note="Oops.",
+            actor=staff,
+            now=timezone.now(),
+        )
+    open_rfp.refresh_from_db()
+    feature.refresh_from_db()
+    assert open_rfp.summary != "A changed summary." and feature.cap != 1
+    assert not Addendum.objects.exists()
