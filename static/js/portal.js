@@ -36,6 +36,15 @@
       row.querySelector("[data-local-text]").textContent = text;
       row.hidden = false;
     });
+    document.querySelectorAll("[data-local-inline]").forEach(function (el) {
+      var instant = new Date(el.getAttribute("data-local-inline"));
+      if (isNaN(instant)) return;
+      el.textContent = "= " + new Intl.DateTimeFormat(lang, {
+        weekday: "long", day: "numeric", month: "long", year: "numeric",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
+      }).format(instant) + " (" + zone + ")";
+      el.hidden = false;
+    });
     document.querySelectorAll("[data-tz-picker]").forEach(function (el) { el.hidden = true; });
   }
 

@@ -33,6 +33,10 @@ def test_visitor_reads_home_and_rfp_page_with_deadline_in_aoe_utc_and_local_time
     expect(
         past_section.get_by_role("link", name="PyPI Security and Accessibility, Q1 2019")
     ).to_be_visible()
+    # Each card gives the deadline in AoE, UTC and the visitor's own zone.
+    expect(past_section.locator(".rfp-card__deadline")).to_contain_text("AoE")
+    expect(past_section.locator(".rfp-card__deadline")).to_contain_text("12:00 UTC")
+    expect(past_section.locator(".rfp-card__deadline")).to_contain_text("(Europe/Berlin)")
     assert_accessible(page)
 
     past_section.get_by_role("link", name="PyPI Security and Accessibility, Q1 2019").click()

@@ -123,3 +123,30 @@ def test_proposer_cannot_use_admin(client, proposer):
     assert response.status_code in (302, 403)
     if response.status_code == 302:
         assert client.get(response.url).status_code == 403
+
+
+def test_createstaff_makes_a_staff_user_who_must_still_set_up_mfa(monkeypatch, capsys):
+    from django.core.management import CommandError, call_command
+
+    from rfp_portal.models import User
+
+    monkeypatch.setenv("FIRST_STAFF_PASSWORD", "a-long-staff-password-7")
+    call_command(
+        "createstaff",
+        "Boss@Example.org",
+        "--name",
+        "Bo Ss",
+        "--password-from-env",
+        "FIRST_STAFF_PASSWORD",
+    )
+    user = User.objects.get(email="boss@example.org")
+    assert user.is_staff and user.check_password("a-long-staff-password-7")
+    assert permissions.has_role(user, Role.STAFF)
+    assert permissions.needs_mfa_setup(user) and not permissions.can_use_admin(user)
+    assert user.emailaddress_set.get().verified
+    assert "two-factor" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="not an e-mail address"):
+        call_command("createstaff", "nobody", "--password-from-env", "FIRST_STAFF_PASSWORD")
+    monkeypatch.setenv("SHORT", "short")
+    with pytest.raises(CommandError, match="at least 10"):
+        call_command("createstaff", "x@example.org", "--password-from-env", "SHORT")
