@@ -259,3 +259,32 @@ def test_staff_pages_render(client, staff, open_rfp):
     assert client.get(reverse("staff_addendum", args=[open_rfp.slug])).status_code == 200
     assert client.get(reverse("staff_questions", args=[open_rfp.slug])).status_code == 200
     assert client.get(reverse("audit_log") + "?action=rfp").status_code == 200
+
+
+def test_audit_trail_page_filters_and_cannot_be_edited(client, staff, started):
+    from rfp_portal import audit
+
+    audit.record(action="rfp.saved", actor=staff, obj=started.rfp)
+    client.force_login(staff)
+    body = client.get(reverse("audit_log") + "?action=proposal.started").content.decode()
+    assert "proposal.started" in body and "rfp.saved" not in body
+    body = client.get(reverse("audit_log") + f"?actor={staff.email}").content.decode()
+    assert "rfp.saved" in body and "proposal.started" not in body
+    event = AuditEvent.objects.first()
+    change = client.get(reverse("admin:rfp_portal_auditevent_change", args=[event.pk]))
+    assert 'name="action"' not in change.content.decode()
+    assert (
+        client.post(reverse("admin:rfp_portal_auditevent_delete", args=[event.pk])).status_code
+        == 403
+    )
+
+
+def test_proposer_cannot_reach_staff_pages_or_audit(client, proposer, open_rfp):
+    client.force_login(proposer)
+    for url in [
+        reverse("staff_home"),
+        reverse("audit_log"),
+        reverse("staff_addendum", args=[open_rfp.slug]),
+        reverse("staff_questions", args=[open_rfp.slug]),
+    ]:
+        assert client.get(url).status_code == 403, url
