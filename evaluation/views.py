@@ -1,12 +1,302 @@
-"""Reviewer pages."""
+"""Reviewer and staff pages of the evaluation. Thin: parse, call a service or selector, render."""
 
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from rfp_portal import permissions
+from evaluation import selectors, services
+from evaluation.forms import AutoAssignForm, ConflictForm, InviteReviewerForm, ReviewForm
+from evaluation.models import Assignment, Review
+from proposals import selectors as proposal_selectors
+from proposals import submission
+from rfp_portal import deadlines, permissions
 
 
 @permissions.reviewer_required
 def reviewer_home(request: HttpRequest) -> HttpResponse:
-    # Assignments arrive with the evaluation feature; until then the queue is honestly empty.
-    return render(request, "evaluation/home.html", {"assignments": []})
+    assignments = selectors.queue_of(request.user)
+    rows = []
+    for assignment in assignments:
+        review = selectors.review_of(assignment)
+        if assignment.conflict == Assignment.Conflict.UNDECLARED:
+            state = _("conflict to declare")
+        elif review is None:
+            state = _("to review")
+        else:
+            state = review.get_state_display()
+        rows.append(
+            {
+                "assignment": assignment,
+                "review": review,
+                "state": state,
+                "due": services.review_due_instant(assignment.proposal.rfp),
+            }
+        )
+    done = sum(1 for r in rows if r["review"] and r["review"].state == Review.State.SUBMITTED)
+    return render(request, "evaluation/home.html", {"rows": rows, "done": done, "total": len(rows)})
+
+
+@permissions.reviewer_required
+def conflict(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    assignment = selectors.assignment_for(request, proposal_id)
+    proposal = assignment.proposal
+    if assignment.conflict != Assignment.Conflict.UNDECLARED:
+        return redirect("review", proposal_id=proposal.pk)
+    form = ConflictForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        is_conflict = form.cleaned_data["decision"] == "conflict"
+        try:
+            services.declare_conflict(
+                assignment=assignment,
+                user=request.user,
+                conflict=is_conflict,
+                reason=form.cleaned_data["reason"],
+                now=request.received_at,
+                request=request,
+            )
+        except services.EvaluationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if is_conflict:
+                messages.success(
+                    request, _("Thank you. The proposal has been removed from your queue.")
+                )
+                return redirect("reviewer_home")
+            return redirect("review", proposal_id=proposal.pk)
+    team = proposal.members.select_related("user")
+    return render(
+        request,
+        "evaluation/conflict.html",
+        {"proposal": proposal, "rfp": proposal.rfp, "team": team, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@permissions.reviewer_required
+def review(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    assignment = selectors.assignment_for(request, proposal_id)
+    proposal = assignment.proposal
+    if assignment.conflict == Assignment.Conflict.UNDECLARED:
+        return redirect("review_conflict", proposal_id=proposal.pk)
+    rfp = proposal.rfp
+    criteria = list(rfp.criteria.all())
+    existing = selectors.review_of(assignment)
+    form = ReviewForm(
+        request.POST or None, criteria=criteria, initial=ReviewForm.initial_from(existing)
+    )
+    if request.method == "POST" and form.is_valid():
+        submit_now = request.POST.get("action") == "submit"
+        try:
+            services.save_review(
+                assignment=assignment,
+                user=request.user,
+                assessments=form.assessments(),
+                overall_comment=form.cleaned_data["overall_comment"],
+                submit=submit_now,
+                now=request.received_at,
+                request=request,
+            )
+        except services.EvaluationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Your review has been submitted.") if submit_now else _("Draft review saved."),
+            )
+            return redirect("review", proposal_id=proposal.pk)
+    version = selectors.latest_version(proposal)
+    fields = version.fields.get("fields", {}) if version else {}
+    due = services.review_due_instant(rfp)
+    return render(
+        request,
+        "evaluation/review.html",
+        {
+            "proposal": proposal,
+            "rfp": rfp,
+            "version": version,
+            "answers": proposal_selectors.readable_answers(rfp, fields),
+            "budget": submission.budget_check_for(rfp, fields),
+            "form": form,
+            "review": existing,
+            "others": selectors.other_reviews(request.user, proposal),
+            "due_text": deadlines.format_deadline(due, deadlines.AOE_ZONE_NAME) if due else "",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def reviewer_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_from_token(token)
+    except services.EvaluationError as exc:
+        return render(request, "evaluation/invitation.html", {"error": str(exc)}, status=400)
+    if not request.user.is_authenticated:
+        messages.info(
+            request,
+            _("Sign in (or create an account with %(email)s) to join the reviewers of “%(title)s”.")
+            % {"email": invitation.email, "title": invitation.rfp.title},
+        )
+        return redirect_to_login(request.get_full_path())
+    if request.method == "POST":
+        try:
+            services.accept_reviewer_invitation(
+                invitation=invitation, user=request.user, now=request.received_at, request=request
+            )
+        except services.EvaluationError as exc:
+            return render(
+                request,
+                "evaluation/invitation.html",
+                {"error": str(exc), "invitation": invitation},
+                status=400,
+            )
+        messages.success(request, _("You are now a reviewer for this RFP."))
+        return redirect("reviewer_home")
+    return render(request, "evaluation/invitation.html", {"invitation": invitation})
+
+
+# --- Staff ------------------------------------------------------------------------------------
+
+
+@permissions.staff_required
+def staff_evaluation(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    invite_form = InviteReviewerForm(prefix="invite")
+    auto_form = AutoAssignForm(request.GET or None, prefix="auto")
+    plan = None
+    if auto_form.is_bound and auto_form.is_valid():
+        plan = services.plan_for(rfp, per_proposal=auto_form.cleaned_data["per_proposal"])
+    pool = list(services.pool_of(rfp))
+    proposals = list(services.assignable_proposals(rfp)) if not permissions.is_sealed(rfp) else []
+    assignments = (
+        Assignment.objects.filter(proposal__rfp=rfp)
+        .select_related("reviewer", "proposal")
+        .prefetch_related("review")
+        .order_by("proposal_id", "reviewer__email")
+    )
+    by_proposal: dict[int, list[Assignment]] = {}
+    for assignment in assignments:
+        by_proposal.setdefault(assignment.proposal_id, []).append(assignment)
+    names = {u.pk: u.email for u in pool}
+    titles = {p.pk: p.title for p in proposals}
+    return render(
+        request,
+        "evaluation/staff_evaluation.html",
+        {
+            "rfp": rfp,
+            "sealed": permissions.is_sealed(rfp),
+            "pool": pool,
+            "invitations": rfp.reviewer_invitations.filter(accepted_at__isnull=True),
+            "invite_form": invite_form,
+            "auto_form": auto_form,
+            "plan": plan,
+            "plan_rows": [(titles.get(p, p), names.get(r, r)) for p, r in plan.new] if plan else [],
+            "plan_short": [(titles.get(p, p), n) for p, n in plan.short.items()] if plan else [],
+            "plan_avoided": [(titles.get(p, p), names.get(r, r), why) for p, r, why in plan.avoided]
+            if plan
+            else [],
+            "rows": [(p, by_proposal.get(p.pk, [])) for p in proposals],
+        },
+    )
+
+
+@permissions.staff_required
+@require_POST
+def staff_invite_reviewer(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    form = InviteReviewerForm(request.POST, prefix="invite")
+    if form.is_valid():
+        try:
+            services.invite_reviewer(
+                rfp=rfp,
+                email=form.cleaned_data["email"],
+                staff_user=request.user,
+                now=request.received_at,
+                request=request,
+            )
+        except services.EvaluationError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The invitation has been sent."))
+    else:
+        messages.error(request, _("Enter a valid e-mail address."))
+    return redirect("staff_evaluation", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_remove_reviewer(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    reviewer = get_object_or_404(services.pool_of(rfp), pk=user_id)
+    services.remove_from_pool(
+        rfp=rfp,
+        reviewer=reviewer,
+        staff_user=request.user,
+        now=request.received_at,
+        request=request,
+    )
+    messages.success(
+        request,
+        _("%(email)s has left the pool; their submitted reviews stay, marked.")
+        % {"email": reviewer.email},
+    )
+    return redirect("staff_evaluation", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_assign(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    proposal = get_object_or_404(
+        services.assignable_proposals(rfp), pk=request.POST.get("proposal")
+    )
+    reviewer = get_object_or_404(services.pool_of(rfp), pk=request.POST.get("reviewer"))
+    try:
+        services.assign(
+            proposal=proposal,
+            reviewer=reviewer,
+            staff_user=request.user,
+            now=request.received_at,
+            request=request,
+        )
+    except services.EvaluationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Assigned."))
+    return redirect("staff_evaluation", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_auto_assign(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    form = AutoAssignForm(request.POST, prefix="auto")
+    if not form.is_valid():
+        messages.error(request, _("Choose between 1 and 10 reviewers per proposal."))
+        return redirect("staff_evaluation", slug=rfp.slug)
+    plan = services.plan_for(rfp, per_proposal=form.cleaned_data["per_proposal"])
+    made = services.apply_plan(
+        rfp=rfp, plan=plan, staff_user=request.user, now=request.received_at, request=request
+    )
+    messages.success(request, _("%(n)s assignments made.") % {"n": made})
+    return redirect("staff_evaluation", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_reopen_review(request: HttpRequest, slug: str, review_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    review = get_object_or_404(
+        Review.objects.select_related("assignment__proposal", "assignment__reviewer"),
+        pk=review_id,
+        assignment__proposal__rfp=rfp,
+    )
+    services.reopen_review(
+        review=review, staff_user=request.user, now=request.received_at, request=request
+    )
+    messages.success(request, _("The review is open for editing again."))
+    return redirect("staff_evaluation", slug=rfp.slug)

@@ -171,10 +171,66 @@ def is_sealed(rfp: RFP) -> bool:
 
 
 def can_read_submissions(user: AnyUser, proposal: Proposal) -> bool:
-    """Submitted content: the team always; staff once the RFP is opened (or never sealed)."""
+    """Submitted content: the team always; staff once the RFP is opened (or never sealed);
+    an assigned reviewer once opened and after declaring no conflict (rule 5)."""
     if is_on_team(user, proposal):
         return True
-    return is_staff_member(user) and not is_sealed(proposal.rfp)
+    if is_sealed(proposal.rfp):
+        return False
+    return is_staff_member(user) or can_review(user, proposal)
+
+
+# --- Reviewing: assignments, conflicts, visibility of reviews (rule 5) --------------------
+
+
+def assignment_of(user: AnyUser, proposal: Proposal):
+    """The user's active assignment to this proposal, or None (read once per object)."""
+    if not user.is_authenticated:
+        return None
+    cache = proposal.__dict__.setdefault("_portal_assignments", {})
+    if user.pk not in cache:
+        from evaluation.models import Assignment
+
+        cache[user.pk] = (
+            Assignment.objects.filter(proposal=proposal, reviewer=user, removed_at__isnull=True)
+            .select_related("proposal__rfp")
+            .first()
+        )
+    return cache[user.pk]
+
+
+def can_declare_conflict(user: AnyUser, proposal: Proposal) -> bool:
+    return (
+        is_reviewer(user)
+        and not is_sealed(proposal.rfp)
+        and assignment_of(user, proposal) is not None
+    )
+
+
+def can_review(user: AnyUser, proposal: Proposal) -> bool:
+    """Assigned, active, opened, and declared no conflict: only then is content shown."""
+    if not is_reviewer(user) or is_sealed(proposal.rfp):
+        return False
+    assignment = assignment_of(user, proposal)
+    return assignment is not None and assignment.conflict == "none"
+
+
+def can_see_other_reviews(user: AnyUser, proposal: Proposal) -> bool:
+    """Staff always (after opening); a reviewer after submitting their own, unless the RFP
+    lets reviewers see others' reviews first."""
+    if is_sealed(proposal.rfp):
+        return False
+    if is_staff_member(user):
+        return True
+    if not can_review(user, proposal):
+        return False
+    if proposal.rfp.reviewers_see_others_first:
+        return True
+    from evaluation.models import Review
+
+    return Review.objects.filter(
+        assignment=assignment_of(user, proposal), state=Review.State.SUBMITTED
+    ).exists()
 
 
 def area_denial(request: HttpRequest, area: Area) -> HttpResponse | None:

@@ -22,6 +22,23 @@ proposal_urls = [
     path("versions/<int:number>/receipt.pdf", proposer.receipt_pdf, name="receipt_pdf"),
 ]
 
+evaluation_staff_urls = [
+    path("", evaluation_views.staff_evaluation, name="staff_evaluation"),
+    path("invite/", evaluation_views.staff_invite_reviewer, name="staff_invite_reviewer"),
+    path(
+        "reviewers/<int:user_id>/remove/",
+        evaluation_views.staff_remove_reviewer,
+        name="staff_remove_reviewer",
+    ),
+    path("assign/", evaluation_views.staff_assign, name="staff_assign"),
+    path("auto-assign/", evaluation_views.staff_auto_assign, name="staff_auto_assign"),
+    path(
+        "reviews/<int:review_id>/reopen/",
+        evaluation_views.staff_reopen_review,
+        name="staff_reopen_review",
+    ),
+]
+
 urlpatterns = [
     path("", public.home, name="home"),
     path("rfps/<slug:slug>/", public.rfp_detail, name="rfp_detail"),
@@ -57,6 +74,14 @@ urlpatterns = [
     path("staff/rfps/<slug:slug>/questions/", staff.questions, name="staff_questions"),
     path("staff/audit/", portal_views.audit_log, name="audit_log"),
     path("review/", evaluation_views.reviewer_home, name="reviewer_home"),
+    path("review/<int:proposal_id>/", evaluation_views.review, name="review"),
+    path("review/<int:proposal_id>/conflict/", evaluation_views.conflict, name="review_conflict"),
+    path(
+        "reviewers/join/<str:token>/",
+        evaluation_views.reviewer_invitation,
+        name="reviewer_invitation",
+    ),
+    path("staff/rfps/<slug:slug>/evaluation/", include(evaluation_staff_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

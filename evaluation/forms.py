@@ -1,0 +1,108 @@
+"""Forms of the evaluation: conflict declaration, the review form built from the criteria."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from evaluation.models import Assessment
+from evaluation.services import AssessmentInput
+
+
+class ConflictForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Do you have a conflict of interest with this team?"),
+        choices=[
+            ("none", _("No conflict: I can review this proposal impartially.")),
+            ("conflict", _("Conflict: I should not review this proposal.")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("If there is a conflict, what is it?"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example: I worked with a team member in the last three years."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") == "conflict" and not cleaned.get("reason", "").strip():
+            self.add_error("reason", _("Say briefly what the conflict is."))
+        return cleaned
+
+
+class ReviewForm(forms.Form):
+    """A verdict per gate and a score per scored criterion, each with a comment."""
+
+    overall_comment = forms.CharField(
+        label=_("Overall comment"), required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+
+    def __init__(self, *args, criteria, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.criteria = list(criteria)
+        for criterion in self.criteria:
+            if criterion.is_gate:
+                self.fields[f"c{criterion.pk}"] = forms.ChoiceField(
+                    label=criterion.name,
+                    required=False,
+                    choices=Assessment.Verdict.choices,
+                    widget=forms.RadioSelect,
+                )
+            else:
+                self.fields[f"c{criterion.pk}"] = forms.TypedChoiceField(
+                    label=criterion.name,
+                    required=False,
+                    coerce=int,
+                    empty_value=None,
+                    choices=[
+                        (point, f"{point}: {anchor}" if anchor else str(point))
+                        for point, anchor in criterion.scale_points()
+                    ],
+                    widget=forms.RadioSelect,
+                )
+            self.fields[f"c{criterion.pk}_comment"] = forms.CharField(
+                label=_("Comment on %(name)s") % {"name": criterion.name},
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def rows(self):
+        return [
+            (criterion, self[f"c{criterion.pk}"], self[f"c{criterion.pk}_comment"])
+            for criterion in self.criteria
+        ]
+
+    def assessments(self) -> list[AssessmentInput]:
+        data = self.cleaned_data
+        return [
+            AssessmentInput(
+                criterion=criterion,
+                score=None if criterion.is_gate else data.get(f"c{criterion.pk}"),
+                verdict=(data.get(f"c{criterion.pk}") or "") if criterion.is_gate else "",
+                comment=data.get(f"c{criterion.pk}_comment") or "",
+            )
+            for criterion in self.criteria
+        ]
+
+    @staticmethod
+    def initial_from(review) -> dict:
+        if review is None:
+            return {}
+        initial = {"overall_comment": review.overall_comment}
+        for assessment in review.assessments.all():
+            key = f"c{assessment.criterion_id}"
+            initial[key] = assessment.verdict or assessment.score
+            initial[f"{key}_comment"] = assessment.comment
+        return initial
+
+
+class InviteReviewerForm(forms.Form):
+    email = forms.EmailField(label=_("Reviewer's e-mail address"))
+
+
+class AutoAssignForm(forms.Form):
+    per_proposal = forms.IntegerField(
+        label=_("Reviewers per proposal"), min_value=1, max_value=10, initial=3
+    )

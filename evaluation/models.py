@@ -1,0 +1,127 @@
+"""Evaluation records: reviewer pools, assignments with conflict declarations, reviews and
+their per-criterion assessments. Writes go through evaluation.services; reads that depend on
+who asks go through evaluation.selectors and rfp_portal.permissions."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class PoolMember(models.Model):
+    """A reviewer in an RFP's pool (staff invite them; they accept by a signed link)."""
+
+    rfp = models.ForeignKey("proposals.RFP", on_delete=models.CASCADE, related_name="pool")
+    user = models.ForeignKey(
+        "rfp_portal.User", on_delete=models.CASCADE, related_name="pool_memberships"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rfp", "user"], name="pool_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.rfp}"
+
+
+class ReviewerInvitation(models.Model):
+    rfp = models.ForeignKey(
+        "proposals.RFP", on_delete=models.CASCADE, related_name="reviewer_invitations"
+    )
+    email = models.EmailField()
+    invited_by = models.ForeignKey("rfp_portal.User", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Assignment(models.Model):
+    """A reviewer assigned to a proposal. Content is shown only after "no conflict"."""
+
+    class Conflict(models.TextChoices):
+        UNDECLARED = "undeclared", _("to declare")
+        NONE = "none", _("no conflict")
+        DECLARED = "declared", _("conflict")
+
+    proposal = models.ForeignKey(
+        "proposals.Proposal", on_delete=models.CASCADE, related_name="assignments"
+    )
+    reviewer = models.ForeignKey(
+        "rfp_portal.User", on_delete=models.CASCADE, related_name="assignments"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    assigned_by = models.ForeignKey(
+        "rfp_portal.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    conflict = models.CharField(
+        max_length=10, choices=Conflict.choices, default=Conflict.UNDECLARED
+    )
+    conflict_reason = models.TextField(blank=True)
+    declared_at = models.DateTimeField(null=True, blank=True)
+    # Set when the reviewer left the pool or declared a conflict: the row stays for the record.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["proposal_id", "reviewer_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "reviewer"], name="assigned_once"),
+            models.CheckConstraint(
+                condition=~Q(conflict="declared") | ~Q(conflict_reason=""),
+                name="conflict_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} → {self.proposal}"
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+
+class Review(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SUBMITTED = "submitted", _("submitted")
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="review")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    overall_comment = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    # A submitted review of a reviewer who later left the pool stays, marked.
+    withdrawn_reviewer = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Review by {self.assignment.reviewer} of {self.assignment.proposal}"
+
+
+class Assessment(models.Model):
+    """One criterion in one review: a score (scored criteria) or a verdict (gates)."""
+
+    class Verdict(models.TextChoices):
+        PASS = "pass", _("pass")
+        FAIL = "fail", _("fail")
+        UNSURE = "unsure", _("unsure")
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="assessments")
+    criterion = models.ForeignKey(
+        "proposals.Criterion", on_delete=models.CASCADE, related_name="assessments"
+    )
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    verdict = models.CharField(max_length=6, choices=Verdict.choices, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "criterion"], name="assessed_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion}: {self.score if self.score is not None else self.verdict}"

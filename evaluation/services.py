@@ -1,0 +1,372 @@
+"""Every write of the evaluation: reviewer pool, assignments, conflicts, reviews.
+
+Each function is one atomic state change that writes its audit events and queues its mails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from evaluation.assignment import Person, Plan, ProposalTeam, plan_assignments
+from evaluation.models import Assessment, Assignment, PoolMember, Review, ReviewerInvitation
+from proposals.models import RFP, Criterion, Proposal
+from rfp_portal import audit, deadlines, outbox, permissions
+
+INVITE_SALT = "evaluation.reviewer-invitation"
+INVITE_MAX_AGE = 21 * 24 * 3600
+
+
+class EvaluationError(Exception):
+    """A refused evaluation step; the message is for the person who asked."""
+
+
+# --- Reviewer pool -------------------------------------------------------------------------
+
+
+def invitation_token(invitation: ReviewerInvitation) -> str:
+    return signing.dumps({"i": invitation.pk, "e": invitation.email}, salt=INVITE_SALT)
+
+
+def invitation_from_token(token: str) -> ReviewerInvitation:
+    try:
+        data = signing.loads(token, salt=INVITE_SALT, max_age=INVITE_MAX_AGE)
+    except signing.SignatureExpired:
+        raise EvaluationError(
+            _("This invitation has expired; ask the staff for a new one.")
+        ) from None
+    except signing.BadSignature:
+        raise EvaluationError(_("This invitation link is not valid.")) from None
+    invitation = ReviewerInvitation.objects.select_related("rfp").filter(pk=data.get("i")).first()
+    if invitation is None or invitation.email != data.get("e"):
+        raise EvaluationError(_("This invitation link is not valid."))
+    return invitation
+
+
+@transaction.atomic
+def invite_reviewer(*, rfp: RFP, email: str, staff_user, now: datetime, request=None):
+    email = email.strip().lower()
+    if PoolMember.objects.filter(
+        rfp=rfp, user__email__iexact=email, removed_at__isnull=True
+    ).exists():
+        raise EvaluationError(_("%(email)s is already in the pool.") % {"email": email})
+    invitation = ReviewerInvitation.objects.create(
+        rfp=rfp, email=email, invited_by=staff_user, created_at=now
+    )
+    link = settings.SITE_URL + reverse("reviewer_invitation", args=[invitation_token(invitation)])
+    ctx = {"rfp": rfp, "link": link, "staff": staff_user}
+    outbox.queue_mail(
+        to=email,
+        subject="[RFP Portal] "
+        + _("Invitation to review proposals for %(title)s") % {"title": rfp.title},
+        body_text=render_to_string("evaluation/email/reviewer_invitation.txt", ctx),
+        template="evaluation/email/reviewer_invitation",
+        idempotency_key=f"reviewer-invitation:{invitation.pk}",
+    )
+    audit.record(
+        action="pool.invited",
+        actor=staff_user,
+        obj=rfp,
+        request=request,
+        at=now,
+        details={"email": email},
+    )
+    return invitation
+
+
+@transaction.atomic
+def accept_reviewer_invitation(*, invitation: ReviewerInvitation, user, now, request=None):
+    invitation = ReviewerInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if user.email.lower() != invitation.email.lower():
+        raise EvaluationError(
+            _("This invitation was sent to %(email)s. Sign in with that address to accept it.")
+            % {"email": invitation.email}
+        )
+    member, _new = PoolMember.objects.get_or_create(
+        rfp=invitation.rfp, user=user, defaults={"added_at": now}
+    )
+    if member.removed_at is not None:
+        member.removed_at = None
+        member.save(update_fields=["removed_at"])
+    if invitation.accepted_at is None:
+        invitation.accepted_at = now
+        invitation.save(update_fields=["accepted_at"])
+    permissions.grant_role(user, permissions.Role.REVIEWER)
+    audit.record(action="pool.joined", actor=user, obj=invitation.rfp, request=request, at=now)
+    return member
+
+
+@transaction.atomic
+def remove_from_pool(*, rfp: RFP, reviewer, staff_user, now, request=None) -> None:
+    """Unsubmitted reviews go; submitted ones stay, marked."""
+    PoolMember.objects.filter(rfp=rfp, user=reviewer).update(removed_at=now)
+    assignments = Assignment.objects.filter(
+        proposal__rfp=rfp, reviewer=reviewer, removed_at__isnull=True
+    )
+    Review.objects.filter(assignment__in=assignments, state=Review.State.DRAFT).delete()
+    Review.objects.filter(assignment__in=assignments, state=Review.State.SUBMITTED).update(
+        withdrawn_reviewer=True
+    )
+    assignments.update(removed_at=now)
+    audit.record(
+        action="pool.removed",
+        actor=staff_user,
+        obj=rfp,
+        request=request,
+        at=now,
+        details={"reviewer": reviewer.email},
+    )
+
+
+def pool_of(rfp: RFP):
+    from rfp_portal.models import User
+
+    return User.objects.filter(
+        pool_memberships__rfp=rfp, pool_memberships__removed_at__isnull=True
+    ).order_by("email")
+
+
+# --- Assignment ----------------------------------------------------------------------------
+
+
+def _team(proposal: Proposal) -> ProposalTeam:
+    return ProposalTeam(
+        proposal.pk,
+        tuple(Person(m.user_id, m.user.email, m.user.organisation) for m in proposal.members.all()),
+    )
+
+
+def assignable_proposals(rfp: RFP):
+    return (
+        Proposal.objects.filter(rfp=rfp, state=Proposal.State.SUBMITTED)
+        .prefetch_related("members__user")
+        .order_by("pk")
+    )
+
+
+def plan_for(rfp: RFP, *, per_proposal: int) -> Plan:
+    teams = [_team(p) for p in assignable_proposals(rfp)]
+    reviewers = [Person(u.pk, u.email, u.organisation) for u in pool_of(rfp)]
+    existing = Assignment.objects.filter(proposal__rfp=rfp, removed_at__isnull=True)
+    declared = Assignment.objects.filter(
+        proposal__rfp=rfp, conflict=Assignment.Conflict.DECLARED
+    ).values_list("proposal_id", "reviewer_id")
+    return plan_assignments(
+        teams,
+        reviewers,
+        per_proposal=per_proposal,
+        existing=set(existing.values_list("proposal_id", "reviewer_id")),
+        declared_conflicts=set(declared),
+    )
+
+
+@transaction.atomic
+def assign(*, proposal: Proposal, reviewer, staff_user, now, request=None) -> Assignment:
+    rfp = proposal.rfp
+    if not pool_of(rfp).filter(pk=reviewer.pk).exists():
+        raise EvaluationError(_("Only reviewers in this RFP's pool can be assigned."))
+    if permissions.is_on_team(reviewer, proposal):
+        raise EvaluationError(_("A member of the team cannot review their own proposal."))
+    existing = Assignment.objects.filter(proposal=proposal, reviewer=reviewer).first()
+    if existing is not None:
+        if existing.conflict == Assignment.Conflict.DECLARED:
+            raise EvaluationError(_("This reviewer declared a conflict with this proposal."))
+        if existing.removed_at is None:
+            return existing
+        existing.removed_at = None
+        existing.save(update_fields=["removed_at"])
+        assignment = existing
+    else:
+        assignment = Assignment.objects.create(
+            proposal=proposal, reviewer=reviewer, assigned_by=staff_user, assigned_at=now
+        )
+    audit.record(
+        action="assignment.created",
+        actor=staff_user,
+        obj=proposal,
+        request=request,
+        at=now,
+        details={"reviewer": reviewer.email},
+    )
+    return assignment
+
+
+@transaction.atomic
+def apply_plan(*, rfp: RFP, plan: Plan, staff_user, now, request=None) -> int:
+    reviewers = {u.pk: u for u in pool_of(rfp)}
+    proposals = {p.pk: p for p in assignable_proposals(rfp)}
+    made = 0
+    for proposal_id, reviewer_id in plan.new:
+        if proposal_id in proposals and reviewer_id in reviewers:
+            assign(
+                proposal=proposals[proposal_id],
+                reviewer=reviewers[reviewer_id],
+                staff_user=staff_user,
+                now=now,
+                request=request,
+            )
+            made += 1
+    return made
+
+
+# --- Conflicts and reviews -----------------------------------------------------------------
+
+
+@transaction.atomic
+def declare_conflict(
+    *, assignment: Assignment, user, conflict: bool, reason: str, now, request=None
+) -> Assignment:
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.reviewer_id != user.pk or assignment.removed_at is not None:
+        raise PermissionDenied
+    if assignment.conflict != Assignment.Conflict.UNDECLARED:
+        raise EvaluationError(_("You have already declared this."))
+    assignment.declared_at = now
+    if conflict:
+        if not reason.strip():
+            raise EvaluationError(_("Say briefly what the conflict is."))
+        assignment.conflict = Assignment.Conflict.DECLARED
+        assignment.conflict_reason = reason.strip()
+        assignment.removed_at = now
+    else:
+        assignment.conflict = Assignment.Conflict.NONE
+    assignment.save()
+    audit.record(
+        action="conflict.declared" if conflict else "conflict.none",
+        actor=user,
+        obj=assignment.proposal,
+        request=request,
+        at=now,
+        details={"reason": assignment.conflict_reason} if conflict else {},
+    )
+    return assignment
+
+
+def review_due_instant(rfp: RFP):
+    if rfp.review_due is None:
+        return None
+    return deadlines.deadline_instant(rfp.review_due, deadlines.AOE_ZONE_NAME)
+
+
+@dataclass(frozen=True)
+class AssessmentInput:
+    criterion: Criterion
+    score: int | None
+    verdict: str
+    comment: str
+
+
+@transaction.atomic
+def save_review(
+    *,
+    assignment: Assignment,
+    user,
+    assessments: list[AssessmentInput],
+    overall_comment: str,
+    submit: bool,
+    now: datetime,
+    request=None,
+) -> Review:
+    assignment = (
+        Assignment.objects.select_for_update().select_related("proposal__rfp").get(pk=assignment.pk)
+    )
+    proposal = assignment.proposal
+    if assignment.reviewer_id != user.pk or not permissions.can_review(user, proposal):
+        raise PermissionDenied
+    due = review_due_instant(proposal.rfp)
+    review = Review.objects.filter(assignment=assignment).first()
+    reopened = review is not None and review.reopened_at is not None
+    if due is not None and not reopened and not deadlines.is_before_deadline(now, due):
+        raise EvaluationError(
+            _("The review due date has passed (%(due)s); ask the staff to reopen it.")
+            % {"due": deadlines.format_deadline(due, deadlines.AOE_ZONE_NAME)}
+        )
+    if review is None:
+        review = Review.objects.create(assignment=assignment, updated_at=now)
+    if review.state == Review.State.SUBMITTED and not submit:
+        raise EvaluationError(_("This review is submitted; it can be edited by submitting again."))
+    for item in assessments:
+        criterion = item.criterion
+        if criterion.rfp_id != proposal.rfp_id:
+            raise PermissionDenied
+        if criterion.is_gate:
+            if item.verdict and item.verdict not in Assessment.Verdict.values:
+                raise EvaluationError(_("Choose pass, fail or unsure."))
+        elif item.score is not None and not (
+            criterion.scale_min <= item.score <= criterion.scale_max
+        ):
+            raise EvaluationError(
+                _("%(name)s: a score must be between %(low)s and %(high)s.")
+                % {"name": criterion.name, "low": criterion.scale_min, "high": criterion.scale_max}
+            )
+        Assessment.objects.update_or_create(
+            review=review,
+            criterion=criterion,
+            defaults={
+                "score": None if criterion.is_gate else item.score,
+                "verdict": item.verdict if criterion.is_gate else "",
+                "comment": item.comment.strip(),
+            },
+        )
+    review.overall_comment = overall_comment.strip()
+    review.updated_at = now
+    if submit:
+        missing = [
+            a.criterion.name
+            for a in review.assessments.select_related("criterion")
+            if (a.criterion.is_gate and not a.verdict)
+            or (not a.criterion.is_gate and a.score is None)
+        ]
+        assessed = set(review.assessments.values_list("criterion_id", flat=True))
+        missing += [c.name for c in proposal.rfp.criteria.all() if c.pk not in assessed]
+        if missing:
+            raise EvaluationError(
+                _("Score or judge every criterion before submitting: %(missing)s")
+                % {"missing": ", ".join(missing)}
+            )
+        first = review.state != Review.State.SUBMITTED
+        review.state = Review.State.SUBMITTED
+        review.submitted_at = now
+        review.reopened_at = None
+    review.save()
+    audit.record(
+        action=("review.submitted" if submit else "review.saved"),
+        actor=user,
+        obj=proposal,
+        request=request,
+        at=now,
+        details={
+            "scores": {
+                str(a.criterion_id): a.score if a.score is not None else a.verdict
+                for a in review.assessments.all()
+            },
+            "first_submit": bool(submit and first),
+        },
+    )
+    return review
+
+
+@transaction.atomic
+def reopen_review(*, review: Review, staff_user, now, request=None) -> Review:
+    if not permissions.is_staff_member(staff_user):
+        raise PermissionDenied
+    review.state = Review.State.DRAFT
+    review.reopened_at = now  # the reviewer may edit again, even past the due date
+    review.save(update_fields=["state", "reopened_at"])
+    audit.record(
+        action="review.reopened",
+        actor=staff_user,
+        obj=review.assignment.proposal,
+        request=request,
+        at=now,
+        details={"reviewer": review.assignment.reviewer.email},
+    )
+    return review

@@ -1,0 +1,322 @@
+"""Access rules of the evaluation (rule 5) and the review flow, on PostgreSQL."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from evaluation import services
+from evaluation.models import Assignment, Review
+from proposals.models import Criterion
+from rfp_portal import permissions
+from rfp_portal.models import AuditEvent
+from tests.evaluation.conftest import open_now
+
+pytestmark = pytest.mark.django_db
+
+
+def full_review(rfp, score=4):
+    return [
+        services.AssessmentInput(
+            criterion=c,
+            score=None if c.is_gate else score,
+            verdict="pass" if c.is_gate else "",
+            comment="ok",
+        )
+        for c in rfp.criteria.all()
+    ]
+
+
+def test_assignment_before_opening_reveals_nothing(client, evaluation_setup, staff):
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    s["assign"](s["alpha"], reviewer, staff)
+    client.force_login(reviewer)
+    assert s["alpha"].title not in client.get(reverse("reviewer_home")).content.decode()
+    assert client.get(reverse("review_conflict", args=[s["alpha"].pk])).status_code == 404
+    assert not permissions.can_review(reviewer, s["alpha"])
+
+
+def test_content_only_after_declaring_no_conflict(client, evaluation_setup, staff):
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    s["assign"](s["alpha"], reviewer, staff)
+    open_now(s["rfp"])
+    client.force_login(reviewer)
+    queue = client.get(reverse("reviewer_home")).content.decode()
+    assert "Alpha proposal" in queue and "Beta proposal" not in queue
+    # Before declaring: the review page sends to the declaration; the PDF is refused.
+    assert client.get(reverse("review", args=[s["alpha"].pk])).url == reverse(
+        "review_conflict", args=[s["alpha"].pk]
+    )
+    assert client.get(reverse("version_document", args=[s["alpha"].pk, 1])).status_code == 404
+    conflict_page = client.get(reverse("review_conflict", args=[s["alpha"].pk])).content.decode()
+    assert "Alpha" in conflict_page  # the team is shown, to judge the conflict
+    assert "ten years of Python packaging" not in conflict_page  # but no content
+    client.post(reverse("review_conflict", args=[s["alpha"].pk]), {"decision": "none"})
+    page = client.get(reverse("review", args=[s["alpha"].pk])).content.decode()
+    assert "ten years of Python packaging" in page
+    assert client.get(reverse("version_document", args=[s["alpha"].pk, 1])).status_code == 200
+    assert AuditEvent.objects.filter(action="proposal.version_viewed", actor=reviewer).exists()
+
+
+def test_declared_conflict_removes_the_assignment_and_access(client, evaluation_setup, staff):
+    s = evaluation_setup
+    reviewer = s["reviewers"][1]
+    s["assign"](s["alpha"], reviewer, staff)
+    open_now(s["rfp"])
+    client.force_login(reviewer)
+    response = client.post(
+        reverse("review_conflict", args=[s["alpha"].pk]),
+        {"decision": "conflict", "reason": "I advised this team last year."},
+    )
+    assert response.status_code == 302
+    assignment = Assignment.objects.get(reviewer=reviewer)
+    assert assignment.conflict == "declared" and assignment.removed_at is not None
+    assert client.get(reverse("review", args=[s["alpha"].pk])).status_code == 404
+    assert "Alpha proposal" not in client.get(reverse("reviewer_home")).content.decode()
+    # Staff see the declaration; auto-assignment never re-assigns it.
+    plan = services.plan_for(s["rfp"], per_proposal=3)
+    assert (s["alpha"].pk, reviewer.pk) not in plan.new
+    with pytest.raises(services.EvaluationError, match="declared a conflict"):
+        s["assign"](s["alpha"], reviewer, staff)
+
+
+def test_conflict_without_reason_is_refused(client, evaluation_setup, staff):
+    s = evaluation_setup
+    reviewer = s["reviewers"][1]
+    s["assign"](s["alpha"], reviewer, staff)
+    open_now(s["rfp"])
+    client.force_login(reviewer)
+    response = client.post(
+        reverse("review_conflict", args=[s["alpha"].pk]), {"decision": "conflict", "reason": ""}
+    )
+    assert (
+        response.status_code == 400
+        and "Say briefly what the conflict is" in response.content.decode()
+    )
+    assert Assignment.objects.get(reviewer=reviewer).conflict == "undeclared"
+
+
+def test_unassigned_reviewer_gets_404_and_an_audit_event(client, evaluation_setup, staff):
+    s = evaluation_setup
+    open_now(s["rfp"])
+    outsider = s["reviewers"][2]
+    client.force_login(outsider)
+    for name in ("review", "review_conflict"):
+        assert client.get(reverse(name, args=[s["alpha"].pk])).status_code == 404
+    assert (
+        client.post(reverse("review", args=[s["alpha"].pk]), {"action": "submit"}).status_code
+        == 404
+    )
+    assert AuditEvent.objects.filter(action="review.access_refused", actor=outsider).count() == 3
+
+
+def test_other_reviews_hidden_until_own_submitted(evaluation_setup, staff):
+    s = evaluation_setup
+    first, second = s["reviewers"][:2]
+    for reviewer in (first, second):
+        s["assign"](s["alpha"], reviewer, staff)
+    open_now(s["rfp"])
+    for reviewer in (first, second):
+        assignment = Assignment.objects.get(reviewer=reviewer)
+        services.declare_conflict(
+            assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+        )
+    a1 = Assignment.objects.get(reviewer=first)
+    services.save_review(
+        assignment=a1,
+        user=first,
+        assessments=full_review(s["rfp"]),
+        overall_comment="Good",
+        submit=True,
+        now=timezone.now(),
+    )
+    from proposals.models import Proposal
+
+    alpha = Proposal.objects.select_related("rfp").get(pk=s["alpha"].pk)  # as a request sees it
+    assert not permissions.can_see_other_reviews(second, alpha)
+    assert permissions.can_see_other_reviews(first, alpha)
+    assert permissions.can_see_other_reviews(staff, alpha)
+    s["rfp"].reviewers_see_others_first = True
+    s["rfp"].save()
+    alpha = Proposal.objects.select_related("rfp").get(pk=s["alpha"].pk)
+    assert permissions.can_see_other_reviews(second, alpha)
+
+
+def test_score_outside_the_scale_is_refused_and_nothing_saved(evaluation_setup, staff):
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    assignment = s["assign"](s["alpha"], reviewer, staff)
+    open_now(s["rfp"])
+    services.declare_conflict(
+        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+    )
+    bad = full_review(s["rfp"], score=6)
+    with pytest.raises(services.EvaluationError, match="between 0 and 5"):
+        services.save_review(
+            assignment=assignment,
+            user=reviewer,
+            assessments=bad,
+            overall_comment="",
+            submit=False,
+            now=timezone.now(),
+        )
+    assert not Review.objects.exists()
+
+
+def test_incomplete_review_cannot_be_submitted_but_can_be_saved(evaluation_setup, staff):
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    assignment = s["assign"](s["alpha"], reviewer, staff)
+    open_now(s["rfp"])
+    services.declare_conflict(
+        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+    )
+    partial = [a for a in full_review(s["rfp"]) if a.criterion.key != "cost"]
+    services.save_review(
+        assignment=assignment,
+        user=reviewer,
+        assessments=partial,
+        overall_comment="",
+        submit=False,
+        now=timezone.now(),
+    )
+    with pytest.raises(services.EvaluationError, match="Cost"):
+        services.save_review(
+            assignment=assignment,
+            user=reviewer,
+            assessments=partial,
+            overall_comment="",
+            submit=True,
+            now=timezone.now(),
+        )
+    assert Review.objects.get().state == "draft"
+
+
+def test_review_after_due_date_is_refused_until_staff_reopen(evaluation_setup, staff):
+    s = evaluation_setup
+    rfp = s["rfp"]
+    reviewer = s["reviewers"][0]
+    assignment = s["assign"](s["alpha"], reviewer, staff)
+    open_now(rfp)
+    services.declare_conflict(
+        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+    )
+    review = services.save_review(
+        assignment=assignment,
+        user=reviewer,
+        assessments=full_review(rfp),
+        overall_comment="",
+        submit=True,
+        now=timezone.now(),
+    )
+    late = services.review_due_instant(rfp) + timedelta(seconds=1)
+    with pytest.raises(services.EvaluationError, match="due date has passed"):
+        services.save_review(
+            assignment=assignment,
+            user=reviewer,
+            assessments=full_review(rfp, 2),
+            overall_comment="",
+            submit=True,
+            now=late,
+        )
+    services.reopen_review(review=review, staff_user=staff, now=late)
+    services.save_review(
+        assignment=assignment,
+        user=reviewer,
+        assessments=full_review(rfp, 2),
+        overall_comment="Changed",
+        submit=True,
+        now=late,
+    )
+    review.refresh_from_db()
+    assert review.state == "submitted" and review.overall_comment == "Changed"
+    assert review.assessments.filter(criterion__kind=Criterion.Kind.SCORED, score=2).count() == 3
+
+
+def test_removing_a_reviewer_drops_drafts_and_marks_submitted_reviews(evaluation_setup, staff):
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    a_alpha = s["assign"](s["alpha"], reviewer, staff)
+    a_beta = s["assign"](s["beta"], reviewer, staff)
+    open_now(s["rfp"])
+    for assignment in (a_alpha, a_beta):
+        services.declare_conflict(
+            assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+        )
+    services.save_review(
+        assignment=a_alpha,
+        user=reviewer,
+        assessments=full_review(s["rfp"]),
+        overall_comment="",
+        submit=True,
+        now=timezone.now(),
+    )
+    services.save_review(
+        assignment=a_beta,
+        user=reviewer,
+        assessments=full_review(s["rfp"]),
+        overall_comment="",
+        submit=False,
+        now=timezone.now(),
+    )
+    services.remove_from_pool(rfp=s["rfp"], reviewer=reviewer, staff_user=staff, now=timezone.now())
+    assert Review.objects.get(assignment=a_alpha).withdrawn_reviewer
+    assert not Review.objects.filter(assignment=a_beta).exists()
+    assert not Assignment.objects.filter(reviewer=reviewer, removed_at__isnull=True).exists()
+
+
+def test_reviewer_never_sees_another_rfps_proposals(evaluation_setup, staff, client):
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    open_now(s["rfp"])
+    client.force_login(reviewer)
+    assert client.get(reverse("review", args=[s["beta"].pk])).status_code == 404
+    assert client.get(reverse("proposal_version", args=[s["beta"].pk, 1])).status_code == 404
+
+
+def test_proposer_never_sees_reviews_or_reviewer_pages(evaluation_setup, staff, client):
+    s = evaluation_setup
+    client.force_login(s["alpha_owner"])
+    assert client.get(reverse("reviewer_home")).status_code == 403
+    assert client.get(reverse("review", args=[s["alpha"].pk])).status_code == 403
+
+
+def test_staff_invite_and_reviewer_accepts_and_gets_the_role(client, evaluation_setup, staff):
+    import re
+
+    from rfp_portal.models import OutboxMessage
+    from tests.factories import UserFactory
+
+    s = evaluation_setup
+    client.force_login(staff)
+    client.post(
+        reverse("staff_invite_reviewer", args=[s["rfp"].slug]),
+        {"invite-email": "new@rev.example.edu"},
+    )
+    invitation_mail = OutboxMessage.objects.get(to="new@rev.example.edu")
+    link = re.search(r"https?://\S+/reviewers/join/\S+/", invitation_mail.body_text).group(0)
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    newcomer = UserFactory(email="new@rev.example.edu")
+    client.force_login(newcomer)
+    assert client.post(path).status_code == 302
+    assert permissions.has_role(newcomer, permissions.Role.REVIEWER)
+    assert services.pool_of(s["rfp"]).filter(pk=newcomer.pk).exists()
+    # MFA is then required before any reviewer page.
+    assert client.get(reverse("reviewer_home")).url == reverse("mfa_index")
+
+
+def test_staff_auto_assign_preview_then_apply(client, evaluation_setup, staff):
+    s = evaluation_setup
+    open_now(s["rfp"])
+    client.force_login(staff)
+    url = reverse("staff_evaluation", args=[s["rfp"].slug])
+    preview = client.get(url + "?auto-per_proposal=2").content.decode()
+    assert "Proposed assignments" in preview and "Alpha proposal →" in preview
+    assert not Assignment.objects.exists()
+    client.post(reverse("staff_auto_assign", args=[s["rfp"].slug]), {"auto-per_proposal": 2})
+    assert Assignment.objects.count() == 4
+    loads = [Assignment.objects.filter(reviewer=r).count() for r in s["reviewers"]]
+    assert max(loads) - min(loads) <= 1
