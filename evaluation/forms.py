@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from evaluation.models import Assessment
+from evaluation.models import Assessment, Decision
 from evaluation.services import AssessmentInput
 
 
@@ -106,3 +106,48 @@ class AutoAssignForm(forms.Form):
     per_proposal = forms.IntegerField(
         label=_("Reviewers per proposal"), min_value=1, max_value=10, initial=3
     )
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Decision"), choices=Decision.Outcome.choices, widget=forms.RadioSelect
+    )
+    rationale = forms.CharField(
+        label=_("Rationale (the proposer reads it in the debrief)"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    confirm_over_cap = forms.BooleanField(
+        label=_("I confirm an award above a feature's cap"), required=False
+    )
+
+    def __init__(self, *args, features, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.features = features
+        for feature in features:
+            self.fields[f"award_{feature.pk}"] = forms.DecimalField(
+                label=_("Award for %(feature)s (cap %(cap)s)")
+                % {"feature": feature.name, "cap": feature.cap},
+                required=False,
+                min_value=0,
+                max_digits=12,
+                decimal_places=2,
+            )
+
+    def awards(self):
+        return {
+            feature.pk: self.cleaned_data.get(f"award_{feature.pk}")
+            for feature in self.features
+            if self.cleaned_data.get(f"award_{feature.pk}") is not None
+        }
+
+    def award_fields(self):
+        return [self[f"award_{feature.pk}"] for feature in self.features]
+
+    @staticmethod
+    def initial_from(decision) -> dict:
+        if decision is None:
+            return {}
+        initial = {"outcome": decision.outcome, "rationale": decision.rationale}
+        for feature_id, amount in decision.awards.items():
+            initial[f"award_{feature_id}"] = amount
+        return initial

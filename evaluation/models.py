@@ -125,3 +125,67 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criterion}: {self.score if self.score is not None else self.verdict}"
+
+
+class Decision(models.Model):
+    """Staff's decision on one proposal, with its rationale; published with all the others."""
+
+    class Outcome(models.TextChoices):
+        SELECTED = "selected", _("selected")
+        NOT_SELECTED = "not_selected", _("not selected")
+        DISQUALIFIED = "disqualified", _("disqualified at a gate")
+
+    proposal = models.OneToOneField(
+        "proposals.Proposal", on_delete=models.CASCADE, related_name="decision"
+    )
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    rationale = models.TextField()
+    # {feature id: "amount"} for a selected proposal.
+    awards = models.JSONField(default=dict, blank=True)
+    decided_by = models.ForeignKey(
+        "rfp_portal.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.proposal}: {self.outcome}"
+
+
+class DecisionRelease(models.Model):
+    """The one moment an RFP's decisions are published (and a preliminary notice, if any)."""
+
+    rfp = models.OneToOneField(
+        "proposals.RFP", on_delete=models.CASCADE, related_name="decision_release"
+    )
+    preliminary_sent_at = models.DateTimeField(null=True, blank=True)
+    preliminary_message = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        "rfp_portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Decisions for {self.rfp}"
+
+
+class Message(models.Model):
+    """A clarification (evaluators ↔ the proposal's team) or a discussion note (evaluators)."""
+
+    class Kind(models.TextChoices):
+        CLARIFICATION = "clarification", _("clarification")
+        DISCUSSION = "discussion", _("discussion")
+
+    proposal = models.ForeignKey(
+        "proposals.Proposal", on_delete=models.CASCADE, related_name="messages"
+    )
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    author = models.ForeignKey("rfp_portal.User", on_delete=models.CASCADE, related_name="+")
+    from_team = models.BooleanField(default=False)
+    text = models.TextField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.proposal} at {self.at:%Y-%m-%d %H:%M}"

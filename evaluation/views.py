@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from evaluation import selectors, services
-from evaluation.forms import AutoAssignForm, ConflictForm, InviteReviewerForm, ReviewForm
+from evaluation import charts, dashboard, decisions, scoring, selectors, services
+from evaluation.forms import (
+    AutoAssignForm,
+    ConflictForm,
+    DecisionForm,
+    InviteReviewerForm,
+    ReviewForm,
+)
 from evaluation.models import Assignment, Review
 from proposals import selectors as proposal_selectors
 from proposals import submission
-from rfp_portal import deadlines, permissions
+from proposals.models import Feature, Proposal
+from rfp_portal import audit, deadlines, permissions
 
 
 @permissions.reviewer_required
@@ -300,3 +307,182 @@ def staff_reopen_review(request: HttpRequest, slug: str, review_id: int) -> Http
     )
     messages.success(request, _("The review is open for editing again."))
     return redirect("staff_evaluation", slug=rfp.slug)
+
+
+# --- Dashboard and decisions -------------------------------------------------------------
+
+
+@permissions.staff_required
+def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    if permissions.is_sealed(rfp):
+        messages.info(
+            request, _("Proposals are sealed until the deadline; the dashboard opens then.")
+        )
+        return redirect("staff_evaluation", slug=rfp.slug)
+    sort = request.GET.get("sort", "rank")
+    flag = request.GET.get("flag") or None
+    board = dashboard.build(rfp, sort=sort, flag=flag)
+    scored = board.scored
+    heat = (
+        charts.heat_map(
+            [
+                (
+                    row.proposal.title,
+                    [scoring.as_decimal(row.result.criteria[c.key].mean) for c in scored],
+                )
+                for row in board.rows
+            ],
+            [c.name for c in scored],
+        )
+        if board.rows
+        else ""
+    )
+    distributions = [
+        (
+            c,
+            charts.distribution(
+                c.name, board.distributions[c.key], scale_min=c.scale_min, ident=f"dist-{c.pk}"
+            ),
+        )
+        for c in scored
+    ]
+    audit.record(action="dashboard.viewed", request=request, obj=rfp)
+    return render(
+        request,
+        "evaluation/dashboard.html",
+        {
+            "rfp": rfp,
+            "board": board,
+            "heat": heat,
+            "distributions": distributions,
+            "sort": sort,
+            "flag": flag or "",
+            "release": decisions.release_of(rfp),
+            "sorts": [
+                ("rank", _("rank")),
+                ("title", _("title")),
+                ("spread", _("disagreement")),
+                ("reviews", _("reviews done")),
+            ],
+            "flags": [
+                ("", _("all")),
+                ("disagreement", _("wide disagreement")),
+                ("gate", _("gate flagged")),
+                ("incomplete", _("reviews missing")),
+                ("over_cap", _("over a cap")),
+            ],
+        },
+    )
+
+
+@permissions.staff_required
+def staff_decision(request: HttpRequest, slug: str, proposal_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("rfp"),
+        pk=proposal_id,
+        rfp=rfp,
+        state=Proposal.State.SUBMITTED,
+    )
+    if permissions.is_sealed(rfp):
+        raise Http404
+    features = list(
+        Feature.objects.filter(milestone__rfp=rfp).order_by("milestone__position", "position")
+    )
+    existing = getattr(proposal, "decision", None) if hasattr(proposal, "decision") else None
+    form = DecisionForm(
+        request.POST or None, features=features, initial=DecisionForm.initial_from(existing)
+    )
+    warnings = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            decisions.record_decision(
+                proposal=proposal,
+                staff_user=request.user,
+                outcome=form.cleaned_data["outcome"],
+                rationale=form.cleaned_data["rationale"],
+                awards=form.awards(),
+                confirm_over_cap=form.cleaned_data["confirm_over_cap"],
+                now=request.received_at,
+                request=request,
+            )
+        except decisions.OverCap as exc:
+            warnings = exc.warnings
+            form.add_error("confirm_over_cap", _("An award is above a cap: confirm to keep it."))
+        except decisions.DecisionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, _("Decision recorded for %(title)s.") % {"title": proposal.title}
+            )
+            return redirect("staff_dashboard", slug=rfp.slug)
+    version = selectors.latest_version(proposal)
+    fields = version.fields.get("fields", {}) if version else {}
+    return render(
+        request,
+        "evaluation/decision_form.html",
+        {
+            "rfp": rfp,
+            "proposal": proposal,
+            "form": form,
+            "warnings": warnings,
+            "budget": submission.budget_check_for(rfp, fields),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@permissions.staff_required
+@require_POST
+def staff_publish_decisions(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    try:
+        result = decisions.publish_decisions(
+            rfp=rfp, staff_user=request.user, now=request.received_at, request=request
+        )
+    except decisions.DecisionError as exc:
+        messages.error(request, str(exc))
+    else:
+        if result.published:
+            messages.success(
+                request, _("Decisions published; %(n)s e-mails queued.") % {"n": result.mails}
+            )
+        else:
+            messages.info(
+                request, _("The decisions were already published; nothing was sent again.")
+            )
+    return redirect("staff_dashboard", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_preliminary(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    try:
+        count = decisions.send_preliminary(
+            rfp=rfp,
+            staff_user=request.user,
+            message=request.POST.get("message", ""),
+            now=request.received_at,
+            request=request,
+        )
+    except decisions.DecisionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("Preliminary status sent; %(n)s e-mails queued.") % {"n": count}
+        )
+    return redirect("staff_dashboard", slug=rfp.slug)
+
+
+def proposal_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    """The team's own decision and debrief, once decisions are published."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    proposal = proposal_selectors.team_proposal(request, pk)
+    return render(
+        request,
+        "evaluation/proposal_decision.html",
+        {"proposal": proposal, "rfp": proposal.rfp, "debrief": decisions.debrief(proposal)},
+    )

@@ -77,10 +77,12 @@ def features_of(rfp: RFP) -> list[Feature]:
     )
 
 
-def requested_amounts(rfp: RFP, fields: dict[str, Any]) -> dict[int, Decimal | None]:
-    """{feature id: amount} from the draft's per-feature amount element(s)."""
+def requested_amounts(
+    rfp: RFP, fields: dict[str, Any], elements: list[ProposalElement] | None = None
+) -> dict[int, Decimal | None]:
+    """{feature id: amount} from the answers' per-feature amount element(s)."""
     amounts: dict[int, Decimal | None] = {}
-    for element in rfp.elements.all():
+    for element in rfp.elements.all() if elements is None else elements:
         if element.kind != ProposalElement.Kind.PER_FEATURE_AMOUNT:
             continue
         for feature_id, value in (fields.get(element.key) or {}).items():

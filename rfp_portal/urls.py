@@ -18,6 +18,7 @@ proposal_urls = [
     path("team/", team.team, name="proposal_team"),
     path("team/<int:member_id>/remove/", team.remove_member, name="proposal_remove_member"),
     path("versions/<int:number>/", proposer.version, name="proposal_version"),
+    path("decision/", evaluation_views.proposal_decision, name="proposal_decision"),
     path("versions/<int:number>/document/", proposer.version_document, name="version_document"),
     path("versions/<int:number>/receipt.pdf", proposer.receipt_pdf, name="receipt_pdf"),
 ]
@@ -31,6 +32,14 @@ evaluation_staff_urls = [
         name="staff_remove_reviewer",
     ),
     path("assign/", evaluation_views.staff_assign, name="staff_assign"),
+    path("dashboard/", evaluation_views.staff_dashboard, name="staff_dashboard"),
+    path("decisions/<int:proposal_id>/", evaluation_views.staff_decision, name="staff_decision"),
+    path(
+        "decisions/publish/",
+        evaluation_views.staff_publish_decisions,
+        name="staff_publish_decisions",
+    ),
+    path("decisions/preliminary/", evaluation_views.staff_preliminary, name="staff_preliminary"),
     path("auto-assign/", evaluation_views.staff_auto_assign, name="staff_auto_assign"),
     path(
         "reviews/<int:review_id>/reopen/",

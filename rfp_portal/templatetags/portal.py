@@ -81,3 +81,24 @@ def money(value, currency: str = "") -> str:
     amount = Decimal(value)
     text = intcomma(int(amount)) if amount == amount.to_integral() else intcomma(f"{amount:.2f}")
     return f"{currency} {text}".strip()
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def fraction(value, places: int = 2) -> str:
+    """An exact Fraction (scores) written as a decimal number."""
+    if value is None:
+        return "—"
+    return f"{float(value):.{int(places)}f}"
+
+
+@register.filter
+def points(value, scale_max: int = 5) -> str:
+    """A 0..1 overall written as points on a scale ("3.50")."""
+    if value is None:
+        return "—"
+    return f"{float(value) * int(scale_max):.2f}"

@@ -1,0 +1,107 @@
+"""Charts drawn as SVG markup: the same files work in the browser and in PDF reports.
+
+Accessible by construction: each chart is an image with a title and a description, every
+value is also written as text inside the chart (colour is never the only signal), and the
+same numbers are in the dashboard's tables.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+# A sequential blue scale; text switches to white on the darker half for contrast.
+SCALE = ["#f1f6fb", "#d3e3f2", "#a9c8e6", "#6fa2d0", "#3a76b0", "#1f4e79"]
+
+
+def _fill(fraction: float) -> tuple[str, str]:
+    index = min(len(SCALE) - 1, max(0, round(fraction * (len(SCALE) - 1))))
+    return SCALE[index], "#ffffff" if index >= 3 else "#1b1f24"
+
+
+def _svg(width: int, height: int, title: str, desc: str, body: str, ident: str) -> SafeString:
+    return mark_safe(  # noqa: S308  every text inside is escaped above
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" class="chart" '
+        f'aria-labelledby="{ident}-title {ident}-desc">'
+        f'<title id="{ident}-title">{escape(title)}</title>'
+        f'<desc id="{ident}-desc">{escape(desc)}</desc>{body}</svg>'
+    )
+
+
+def heat_map(rows: list[tuple[str, list[Decimal | None]]], columns: list[str], *, scale_max=5):
+    """Proposals (rows) by criteria (columns), each cell the mean score, written inside."""
+    label_width, cell_w, cell_h, head = 220, 96, 30, 40
+    width = label_width + cell_w * len(columns)
+    height = head + cell_h * len(rows) + 4
+    parts = []
+    for index, column in enumerate(columns):
+        x = label_width + index * cell_w + cell_w / 2
+        parts.append(
+            f'<text x="{x}" y="{head - 12}" text-anchor="middle" font-size="12" '
+            f'font-weight="bold" fill="#1b1f24">{escape(column[:14])}</text>'
+        )
+    for r, (name, values) in enumerate(rows):
+        y = head + r * cell_h
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + cell_h / 2 + 4}" text-anchor="end" '
+            f'font-size="12" fill="#1b1f24">{escape(name[:30])}</text>'
+        )
+        for c, value in enumerate(values):
+            x = label_width + c * cell_w
+            if value is None:
+                fill, ink, text = "#ffffff", "#4f5b66", "—"
+            else:
+                fill, ink = _fill(float(value) / scale_max)
+                text = f"{value:.2f}"
+            parts.append(
+                f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" '
+                f'fill="{fill}" stroke="#c9d1d9"/>'
+                f'<text x="{x + cell_w / 2}" y="{y + cell_h / 2 + 4}" text-anchor="middle" '
+                f'font-size="12" fill="{ink}">{text}</text>'
+            )
+    return _svg(
+        width,
+        height,
+        _("Mean score per proposal and criterion"),
+        _(
+            "A grid of %(rows)s proposals by %(cols)s criteria; darker cells are higher scores, "
+            "and each cell shows its mean score."
+        )
+        % {"rows": len(rows), "cols": len(columns)},
+        "".join(parts),
+        "heatmap",
+    )
+
+
+def distribution(name: str, counts: list[int], *, scale_min: int = 0, ident: str = "dist"):
+    """How many reviews gave each score on one criterion: a small bar chart."""
+    bar_w, gap, plot_h, base = 34, 8, 90, 118
+    width = len(counts) * (bar_w + gap) + gap
+    tallest = max(counts) if counts and max(counts) else 1
+    parts = [f'<line x1="0" y1="{base}" x2="{width}" y2="{base}" stroke="#4f5b66"/>']
+    for index, count in enumerate(counts):
+        x = gap + index * (bar_w + gap)
+        h = plot_h * count / tallest
+        parts.append(
+            f'<rect x="{x}" y="{base - h}" width="{bar_w}" height="{h}" fill="#3a76b0"/>'
+            f'<text x="{x + bar_w / 2}" y="{base - h - 4}" text-anchor="middle" font-size="11" '
+            f'fill="#1b1f24">{count}</text>'
+            f'<text x="{x + bar_w / 2}" y="{base + 14}" text-anchor="middle" font-size="11" '
+            f'fill="#1b1f24">{scale_min + index}</text>'
+        )
+    summary = ", ".join(
+        _("%(n)s reviews gave %(score)s") % {"n": count, "score": scale_min + index}
+        for index, count in enumerate(counts)
+    )
+    return _svg(
+        width,
+        base + 20,
+        _("Scores given for %(name)s") % {"name": name},
+        summary,
+        "".join(parts),
+        ident,
+    )

@@ -1,0 +1,195 @@
+"""The staff dashboard's data: scores, flags, ranking, budget checks and progress for an RFP.
+
+A fixed number of queries whatever the number of proposals (a test pins it): everything is
+read in bulk, then computed in Python with evaluation.scoring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from django.db.models import Prefetch
+
+from evaluation import scoring
+from evaluation.models import Assessment, Assignment, Decision, Review
+from proposals import budget
+from proposals.models import RFP, Feature, Proposal, SubmissionVersion
+from proposals.submission import requested_amounts
+
+
+@dataclass
+class Row:
+    proposal: Proposal
+    version: SubmissionVersion | None
+    result: scoring.ProposalResult
+    rank: int | None
+    tied: bool
+    budget: budget.BudgetCheck
+    decision: Decision | None
+    reviewers: list[Assignment]
+
+    @property
+    def overall_points(self):
+        return scoring.on_scale(self.result.overall)
+
+
+@dataclass
+class ReviewerProgress:
+    email: str
+    name: str
+    assigned: int
+    submitted: int
+    conflicts: int
+
+
+@dataclass
+class Dashboard:
+    rfp: RFP
+    criteria: list
+    scored: list
+    rows: list[Row]
+    reviewers: list[ReviewerProgress]
+    distributions: dict[str, list[int]]  # criterion key → count per scale point
+
+    @property
+    def reviews_due(self) -> int:
+        return sum(r.result.assigned for r in self.rows)
+
+    @property
+    def reviews_submitted(self) -> int:
+        return sum(r.result.reviews for r in self.rows)
+
+
+SORTS = {
+    "rank": lambda row: (row.rank is None, row.rank or 0, row.proposal.pk),
+    "title": lambda row: row.proposal.title.lower(),
+    "spread": lambda row: (-(row.result.overall_spread or 0), row.proposal.pk),
+    "reviews": lambda row: (row.result.reviews, row.proposal.pk),
+}
+FLAGS = {
+    "disagreement": lambda row: row.result.disagreement,
+    "gate": lambda row: row.result.gate_flagged,
+    "incomplete": lambda row: row.result.incomplete,
+    "over_cap": lambda row: row.budget.any_over_cap or not row.budget.total_within_cap,
+}
+
+
+def criterion_specs(criteria) -> list[scoring.CriterionSpec]:
+    return [
+        scoring.CriterionSpec(
+            key=c.key,
+            weight=Fraction(str(c.weight)) if c.weight is not None else Fraction(0),
+            scale_min=c.scale_min,
+            scale_max=c.scale_max,
+            is_gate=c.is_gate,
+        )
+        for c in criteria
+    ]
+
+
+def build(rfp: RFP, *, sort: str = "rank", flag: str | None = None) -> Dashboard:
+    criteria = list(rfp.criteria.all())
+    specs = criterion_specs(criteria)
+    by_id = {c.pk: c for c in criteria}
+    features = list(
+        Feature.objects.filter(milestone__rfp=rfp).order_by("milestone__position", "position")
+    )
+    elements = list(rfp.elements.all())
+    proposals = list(
+        Proposal.objects.filter(rfp=rfp, state=Proposal.State.SUBMITTED).order_by("pk")
+    )
+    latest: dict[int, SubmissionVersion] = {}
+    for version in (
+        SubmissionVersion.objects.filter(proposal__rfp=rfp)
+        .only("id", "proposal_id", "number", "fields", "received_at")
+        .order_by("proposal_id", "number")
+    ):
+        latest[version.proposal_id] = version
+    assignments: dict[int, list[Assignment]] = {}
+    progress: dict[int, ReviewerProgress] = {}
+    for assignment in Assignment.objects.filter(proposal__rfp=rfp).select_related("reviewer"):
+        assignments.setdefault(assignment.proposal_id, []).append(assignment)
+        who = progress.setdefault(
+            assignment.reviewer_id,
+            ReviewerProgress(
+                assignment.reviewer.email, assignment.reviewer.get_full_name(), 0, 0, 0
+            ),
+        )
+        if assignment.conflict == Assignment.Conflict.DECLARED:
+            who.conflicts += 1
+        elif assignment.removed_at is None:
+            who.assigned += 1
+    reviews: dict[int, list[scoring.ReviewInput]] = {}
+    distributions = {
+        c.key: [0] * (c.scale_max - c.scale_min + 1) for c in criteria if not c.is_gate
+    }
+    for review in (
+        Review.objects.filter(assignment__proposal__rfp=rfp, state=Review.State.SUBMITTED)
+        .select_related("assignment")
+        .prefetch_related(
+            Prefetch(
+                "assessments",
+                queryset=Assessment.objects.only("review_id", "criterion_id", "score", "verdict"),
+            )
+        )
+    ):
+        scores, gates = {}, {}
+        for assessment in review.assessments.all():
+            criterion = by_id.get(assessment.criterion_id)
+            if criterion is None:
+                continue
+            if criterion.is_gate:
+                gates[criterion.key] = assessment.verdict
+            else:
+                scores[criterion.key] = assessment.score
+                if assessment.score is not None:
+                    distributions[criterion.key][assessment.score - criterion.scale_min] += 1
+        reviews.setdefault(review.assignment.proposal_id, []).append(
+            scoring.ReviewInput(review.assignment.reviewer_id, scores, gates)
+        )
+        if review.assignment.reviewer_id in progress:
+            progress[review.assignment.reviewer_id].submitted += 1
+    decisions = {d.proposal_id: d for d in Decision.objects.filter(proposal__rfp=rfp)}
+    results = []
+    for proposal in proposals:
+        submitted = reviews.get(proposal.pk, [])
+        # Reviews due: active, non-conflicted assignments; a submitted review of a reviewer
+        # who later left the pool still counts as done.
+        active = sum(1 for a in assignments.get(proposal.pk, []) if a.removed_at is None)
+        results.append(
+            scoring.score_proposal(
+                proposal.pk, submitted, specs, assigned=max(active, len(submitted))
+            )
+        )
+    ranked = {r.result.proposal_id: r for r in scoring.rank(results)}
+    rows = []
+    for proposal in proposals:
+        version = latest.get(proposal.pk)
+        fields = version.fields.get("fields", {}) if version else {}
+        entry = ranked[proposal.pk]
+        rows.append(
+            Row(
+                proposal=proposal,
+                version=version,
+                result=entry.result,
+                rank=entry.rank,
+                tied=entry.tied,
+                budget=budget.check_budget(
+                    features, requested_amounts(rfp, fields, elements), total_cap=rfp.total_cap
+                ),
+                decision=decisions.get(proposal.pk),
+                reviewers=assignments.get(proposal.pk, []),
+            )
+        )
+    if flag in FLAGS:
+        rows = [row for row in rows if FLAGS[flag](row)]
+    rows.sort(key=SORTS.get(sort, SORTS["rank"]))
+    return Dashboard(
+        rfp=rfp,
+        criteria=criteria,
+        scored=[c for c in criteria if not c.is_gate],
+        rows=rows,
+        reviewers=sorted(progress.values(), key=lambda p: p.email),
+        distributions=distributions,
+    )

@@ -1,0 +1,221 @@
+"""The dashboard (constant query count, flags, ranking) and decisions with the debrief."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from evaluation import decisions, services
+from evaluation.models import Assessment, Assignment, Decision, Review
+from proposals.models import Feature, Proposal, ProposalMember, SubmissionVersion
+from rfp_portal.models import OutboxMessage
+from tests.evaluation.conftest import make_reviewer, open_now
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def bulk_reviewed_proposals(rfp, n, reviewers, start=0):
+    """n submitted proposals, each reviewed by every reviewer (rows made directly, fast)."""
+    criteria = list(rfp.criteria.all())
+    for i in range(start, start + n):
+        owner = UserFactory(email=f"owner{i}-{rfp.pk}@team{i}.example.io")
+        proposal = Proposal.objects.create(
+            rfp=rfp,
+            owner=owner,
+            title=f"Bulk {i}",
+            state="submitted",
+            fields={},
+            document_name="p.pdf",
+        )
+        ProposalMember.objects.create(proposal=proposal, user=owner, role="owner")
+        SubmissionVersion.objects.create(
+            proposal=proposal,
+            number=1,
+            fields={"fields": {}},
+            fields_sha256="0" * 64,
+            document="x.pdf",
+            document_name="p.pdf",
+            document_size=1,
+            document_pages=1,
+            document_sha256="0" * 64,
+            received_at=timezone.now(),
+            submitted_by=owner,
+            receipt_code=f"R-BULK-{rfp.pk}-{i}",
+            from_edit=0,
+        )
+        for j, reviewer in enumerate(reviewers):
+            assignment = Assignment.objects.create(
+                proposal=proposal, reviewer=reviewer, conflict="none"
+            )
+            review = Review.objects.create(assignment=assignment, state="submitted")
+            Assessment.objects.bulk_create(
+                Assessment(
+                    review=review,
+                    criterion=c,
+                    score=None if c.is_gate else (i + j) % 6,
+                    verdict="pass" if c.is_gate else "",
+                )
+                for c in criteria
+            )
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+def test_dashboard_query_count_is_the_same_for_10_and_200_proposals(
+    staff_client, open_rfp, django_assert_num_queries
+):
+    reviewers = [make_reviewer(f"q{i}@uni.example.edu") for i in range(3)]
+    open_now(open_rfp)
+    bulk_reviewed_proposals(open_rfp, 10, reviewers)
+    url = reverse("staff_dashboard", args=[open_rfp.slug])
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    staff_client.get(url)  # the first view creates the RFP's (empty) decision record
+    with CaptureQueriesContext(connection) as small:
+        assert staff_client.get(url).status_code == 200
+    bulk_reviewed_proposals(open_rfp, 190, reviewers, start=10)
+    with CaptureQueriesContext(connection) as large:
+        response = staff_client.get(url)
+    assert response.status_code == 200 and "Bulk 199" in response.content.decode()
+    assert len(large) == len(small), (len(small), len(large))
+
+
+def test_dashboard_ranks_flags_and_draws_charts(staff_client, evaluation_setup, staff):
+    s = evaluation_setup
+    rfp = s["rfp"]
+    open_now(rfp)
+    first, second = s["reviewers"][:2]
+    for proposal, scores in ((s["alpha"], (5, 1)), (s["beta"], (3, 3))):
+        for reviewer, score in zip((first, second), scores, strict=True):
+            assignment = services.assign(
+                proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
+            )
+            services.declare_conflict(
+                assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+            )
+            services.save_review(
+                assignment=assignment,
+                user=reviewer,
+                assessments=[
+                    services.AssessmentInput(
+                        c, None if c.is_gate else score, "pass" if c.is_gate else "", ""
+                    )
+                    for c in rfp.criteria.all()
+                ],
+                overall_comment="",
+                submit=True,
+                now=timezone.now(),
+            )
+    body = staff_client.get(reverse("staff_dashboard", args=[rfp.slug])).content.decode()
+    assert body.index("Beta proposal") < body.index("Alpha proposal") or "(tie)" in body
+    assert "disagreement" in body  # alpha: 5 vs 1
+    assert "<svg" in body and 'role="img"' in body
+    filtered = staff_client.get(reverse("staff_dashboard", args=[rfp.slug]) + "?flag=disagreement")
+    text = filtered.content.decode()
+    assert "Alpha proposal" in text and "Beta proposal" not in text
+
+
+def test_decision_over_cap_needs_confirmation_and_publishing_mails_once(
+    staff_client, evaluation_setup, staff, django_capture_on_commit_callbacks
+):
+    s = evaluation_setup
+    rfp = s["rfp"]
+    open_now(rfp)
+    feature = Feature.objects.filter(milestone__rfp=rfp).first()
+    with pytest.raises(decisions.OverCap):
+        decisions.record_decision(
+            proposal=s["alpha"],
+            staff_user=staff,
+            outcome="selected",
+            rationale="Strong team.",
+            awards={feature.pk: feature.cap + 1},
+            confirm_over_cap=False,
+            now=timezone.now(),
+        )
+    assert not Decision.objects.exists()
+    decisions.record_decision(
+        proposal=s["alpha"],
+        staff_user=staff,
+        outcome="selected",
+        rationale="Strong team.",
+        awards={feature.pk: feature.cap + 1},
+        confirm_over_cap=True,
+        now=timezone.now(),
+    )
+    with pytest.raises(decisions.DecisionError, match="Beta proposal"):
+        decisions.publish_decisions(rfp=rfp, staff_user=staff, now=timezone.now())
+    decisions.record_decision(
+        proposal=s["beta"],
+        staff_user=staff,
+        outcome="not_selected",
+        rationale="Less detail.",
+        awards={},
+        confirm_over_cap=False,
+        now=timezone.now(),
+    )
+    first = decisions.publish_decisions(rfp=rfp, staff_user=staff, now=timezone.now())
+    second = decisions.publish_decisions(rfp=rfp, staff_user=staff, now=timezone.now())
+    assert first.published and first.mails == 2 and not second.published
+    assert OutboxMessage.objects.filter(template="evaluation/email/decision").count() == 2
+    with pytest.raises(decisions.DecisionError, match="published"):
+        decisions.record_decision(
+            proposal=s["beta"],
+            staff_user=staff,
+            outcome="selected",
+            rationale="x",
+            awards={feature.pk: Decimal(1)},
+            confirm_over_cap=False,
+            now=timezone.now(),
+        )
+
+
+def test_proposer_sees_own_decision_and_scores_only_after_publication(
+    client, evaluation_setup, staff
+):
+    s = evaluation_setup
+    rfp = s["rfp"]
+    open_now(rfp)
+    reviewer = s["reviewers"][0]
+    assignment = services.assign(
+        proposal=s["alpha"], reviewer=reviewer, staff_user=staff, now=timezone.now()
+    )
+    services.declare_conflict(
+        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+    )
+    services.save_review(
+        assignment=assignment,
+        user=reviewer,
+        assessments=[
+            services.AssessmentInput(c, None if c.is_gate else 4, "pass" if c.is_gate else "", "")
+            for c in rfp.criteria.all()
+        ],
+        overall_comment="Reviewer's private words",
+        submit=True,
+        now=timezone.now(),
+    )
+    for proposal, outcome in ((s["alpha"], "not_selected"), (s["beta"], "not_selected")):
+        decisions.record_decision(
+            proposal=proposal,
+            staff_user=staff,
+            outcome=outcome,
+            rationale=f"Rationale {proposal.title}",
+            awards={},
+            confirm_over_cap=False,
+            now=timezone.now(),
+        )
+    client.force_login(s["alpha_owner"])
+    url = reverse("proposal_decision", args=[s["alpha"].pk])
+    assert "not been published" in client.get(url).content.decode()
+    decisions.publish_decisions(rfp=rfp, staff_user=staff, now=timezone.now())
+    body = client.get(url).content.decode()
+    assert "Rationale Alpha proposal" in body and "4.00" in body
+    assert "Rationale Beta proposal" not in body and "Beta proposal" not in body
+    assert reviewer.email not in body and "private words" not in body
+    assert client.get(reverse("proposal_decision", args=[s["beta"].pk])).status_code == 404
