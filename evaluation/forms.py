@@ -151,3 +151,9 @@ class DecisionForm(forms.Form):
         for feature_id, amount in decision.awards.items():
             initial[f"award_{feature_id}"] = amount
         return initial
+
+
+class MessageForm(forms.Form):
+    text = forms.CharField(
+        label=_("Message"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 4})
+    )

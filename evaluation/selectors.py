@@ -65,3 +65,16 @@ def other_reviews(user, proposal: Proposal) -> list[Review]:
             Prefetch("assessments", queryset=Assessment.objects.select_related("criterion"))
         )
     )
+
+
+def thread_proposal(request, pk: int) -> Proposal:
+    """A proposal whose clarification thread the requester may use, or 404 (audited)."""
+    proposal = Proposal.objects.select_related("rfp").filter(pk=pk).first()
+    if proposal is None or not permissions.can_use_clarifications(request.user, proposal):
+        audit.record(
+            action="clarification.access_refused",
+            request=request,
+            details={"path": request.path, "proposal_id": pk},
+        )
+        raise Http404
+    return proposal

@@ -6,15 +6,17 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from evaluation import charts, dashboard, decisions, scoring, selectors, services
+from evaluation import charts, dashboard, decisions, scoring, selectors, services, threads
 from evaluation.forms import (
     AutoAssignForm,
     ConflictForm,
     DecisionForm,
     InviteReviewerForm,
+    MessageForm,
     ReviewForm,
 )
 from evaluation.models import Assignment, Review
@@ -131,6 +133,11 @@ def review(request: HttpRequest, proposal_id: int) -> HttpResponse:
             "form": form,
             "review": existing,
             "others": selectors.other_reviews(request.user, proposal),
+            "clarifications": threads.clarifications(proposal),
+            "discussion": threads.discussion(proposal)
+            if permissions.can_discuss(request.user, proposal)
+            else None,
+            "message_form": MessageForm(),
             "due_text": deadlines.format_deadline(due, deadlines.AOE_ZONE_NAME) if due else "",
         },
         status=400 if form.errors else 200,
@@ -486,3 +493,70 @@ def proposal_decision(request: HttpRequest, pk: int) -> HttpResponse:
         "evaluation/proposal_decision.html",
         {"proposal": proposal, "rfp": proposal.rfp, "debrief": decisions.debrief(proposal)},
     )
+
+
+# --- Clarifications and discussion ---------------------------------------------------------
+
+
+def proposal_clarifications(request: HttpRequest, pk: int) -> HttpResponse:
+    """The private clarification thread of one proposal: its team and its evaluators."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    proposal = selectors.thread_proposal(request, pk)
+    form = MessageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            threads.post_clarification(
+                proposal=proposal,
+                user=request.user,
+                text=form.cleaned_data["text"],
+                now=request.received_at,
+                request=request,
+            )
+        except threads.ThreadError as exc:
+            form.add_error("text", str(exc))
+        else:
+            messages.success(request, _("Your message has been sent."))
+            return redirect("proposal_clarifications", pk=proposal.pk)
+    return render(
+        request,
+        "evaluation/clarifications.html",
+        {
+            "proposal": proposal,
+            "rfp": proposal.rfp,
+            "thread": threads.clarifications(proposal),
+            "form": form,
+            "on_team": permissions.is_on_team(request.user, proposal),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@permissions.reviewer_or_staff_required
+@require_POST
+def discussion_post(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = get_object_or_404(Proposal.objects.select_related("rfp"), pk=proposal_id)
+    if not permissions.can_discuss(request.user, proposal):
+        audit.record(
+            action="discussion.access_refused",
+            request=request,
+            details={"proposal_id": proposal_id},
+        )
+        raise Http404
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        threads.post_discussion(
+            proposal=proposal,
+            user=request.user,
+            text=form.cleaned_data["text"],
+            now=request.received_at,
+            request=request,
+        )
+        messages.success(request, _("Posted to the discussion."))
+    else:
+        messages.error(request, _("Write a message first."))
+    if permissions.is_staff_member(request.user) and not permissions.can_review(
+        request.user, proposal
+    ):
+        return redirect("proposal_clarifications", pk=proposal.pk)
+    return redirect(reverse("review", args=[proposal.pk]) + "#discussion")

@@ -276,6 +276,20 @@ staff_required = area_required(Area.STAFF)
 reviewer_required = area_required(Area.REVIEWER)
 
 
+def reviewer_or_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For pages both evaluators' roles use: staff, or reviewers (each with MFA)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        area = Area.STAFF if has_role(request.user, Role.STAFF) else Area.REVIEWER
+        denial = area_denial(request, area)
+        if denial is not None:
+            return denial
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def nav_for(user: AnyUser) -> dict[str, bool]:
     """What the navigation offers this user (drawn in templates/partials/nav.html)."""
     roles = roles_of(user)
@@ -287,3 +301,22 @@ def nav_for(user: AnyUser) -> dict[str, bool]:
         "admin": can_use_admin(user),
         "needs_mfa": needs_mfa_setup(user),
     }
+
+
+def is_evaluator_of(user: AnyUser, proposal: Proposal) -> bool:
+    """Staff (after opening) or an assigned reviewer who declared no conflict."""
+    if is_sealed(proposal.rfp):
+        return False
+    return is_staff_member(user) or can_review(user, proposal)
+
+
+def can_use_clarifications(user: AnyUser, proposal: Proposal) -> bool:
+    """The private thread between evaluators and one team (after the deadline)."""
+    return is_evaluator_of(user, proposal) or (
+        is_on_team(user, proposal) and not is_sealed(proposal.rfp)
+    )
+
+
+def can_discuss(user: AnyUser, proposal: Proposal) -> bool:
+    """The evaluators' discussion: staff, and reviewers once they may see others' reviews."""
+    return can_see_other_reviews(user, proposal)

@@ -19,6 +19,11 @@ proposal_urls = [
     path("team/<int:member_id>/remove/", team.remove_member, name="proposal_remove_member"),
     path("versions/<int:number>/", proposer.version, name="proposal_version"),
     path("decision/", evaluation_views.proposal_decision, name="proposal_decision"),
+    path(
+        "clarifications/",
+        evaluation_views.proposal_clarifications,
+        name="proposal_clarifications",
+    ),
     path("versions/<int:number>/document/", proposer.version_document, name="version_document"),
     path("versions/<int:number>/receipt.pdf", proposer.receipt_pdf, name="receipt_pdf"),
 ]
@@ -85,6 +90,11 @@ urlpatterns = [
     path("review/", evaluation_views.reviewer_home, name="reviewer_home"),
     path("review/<int:proposal_id>/", evaluation_views.review, name="review"),
     path("review/<int:proposal_id>/conflict/", evaluation_views.conflict, name="review_conflict"),
+    path(
+        "review/<int:proposal_id>/discussion/",
+        evaluation_views.discussion_post,
+        name="review_discussion",
+    ),
     path(
         "reviewers/join/<str:token>/",
         evaluation_views.reviewer_invitation,

@@ -320,3 +320,62 @@ def test_staff_auto_assign_preview_then_apply(client, evaluation_setup, staff):
     assert Assignment.objects.count() == 4
     loads = [Assignment.objects.filter(reviewer=r).count() for r in s["reviewers"]]
     assert max(loads) - min(loads) <= 1
+
+
+def test_clarification_thread_between_evaluator_and_team_only(
+    client, evaluation_setup, staff, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from evaluation.models import Message
+
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    assignment = s["assign"](s["alpha"], reviewer, staff)
+    open_now(s["rfp"])
+    url = reverse("proposal_clarifications", args=[s["alpha"].pk])
+    client.force_login(reviewer)
+    assert client.get(url).status_code == 404  # no conflict declared yet
+    services.declare_conflict(
+        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"text": "Who does the TUF work?"})
+    assert any(s["alpha_owner"].email in m.to for m in mail.outbox)
+    client.force_login(s["alpha_owner"])
+    page = client.get(url).content.decode()
+    assert "Who does the TUF work?" in page and reviewer.email not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"text": "Our lead maintainer."})
+    assert Message.objects.filter(from_team=True).count() == 1
+    assert any(reviewer.email in m.to for m in mail.outbox)
+    client.force_login(s["reviewers"][1])  # not assigned
+    assert client.get(url).status_code == 404
+    other_owner = s["beta"].owner
+    client.force_login(other_owner)
+    assert client.get(url).status_code == 404
+    assert AuditEvent.objects.filter(action="clarification.access_refused").count() == 3
+
+
+def test_discussion_only_after_submitting_own_review(client, evaluation_setup, staff):
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    assignment = s["assign"](s["alpha"], reviewer, staff)
+    open_now(s["rfp"])
+    services.declare_conflict(
+        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+    )
+    client.force_login(reviewer)
+    url = reverse("review_discussion", args=[s["alpha"].pk])
+    assert client.post(url, {"text": "Early thoughts"}).status_code == 404
+    services.save_review(
+        assignment=assignment,
+        user=reviewer,
+        assessments=full_review(s["rfp"]),
+        overall_comment="",
+        submit=True,
+        now=timezone.now(),
+    )
+    assert client.post(url, {"text": "After my review"}).status_code == 302
+    page = client.get(reverse("review", args=[s["alpha"].pk])).content.decode()
+    assert "After my review" in page
