@@ -97,15 +97,16 @@ def demo_files(directory: Path = DEMO_DATA_DIR) -> list[Path]:
 def load_demo(*, now: datetime, directory: Path = DEMO_DATA_DIR) -> DemoReport:
     report = DemoReport()
     permissions.ensure_groups()
+    decided = []
     for path in demo_files(directory):
         data = services.read_rfp_file(path)
         shift = services.demo_shift(data, today=now.date())
-        result = services.load_rfp(data, shift=shift, now=now)
+        # A decided RFP was published in its own time, before its proposals arrived.
+        published = now if shift else min(now, _first_date(data))
+        result = services.load_rfp(data, shift=shift, now=published)
         (report.rfps_created if result.created else report.rfps_kept).append(result.rfp.slug)
-    # Past RFPs are opened, as the scheduled task would have done at their deadline.
-    from proposals.submission import open_due_rfps
-
-    open_due_rfps(now=now)
+        if result.created and data.get("demo", {}).get("state") == "decided":
+            decided.append(result.rfp)
     for person in DEMO_PEOPLE + DEMO_TEAMS:
         user, created = ensure_user(
             email=person.email,
@@ -118,4 +119,35 @@ def load_demo(*, now: datetime, directory: Path = DEMO_DATA_DIR) -> DemoReport:
         )
         if created:
             report.users_created.append(user.email)
+    if decided:
+        from proposals.demo_evaluation import evaluate_decided_rfp
+        from rfp_portal.models import User
+
+        staff = User.objects.get(email=DEMO_PEOPLE[0].email)
+        demo_reviewers = [p.email for p in DEMO_PEOPLE if permissions.Role.REVIEWER in p.roles]
+        reviewers = [*User.objects.filter(email__in=demo_reviewers), _third_reviewer()]
+        for rfp in decided:
+            evaluate_decided_rfp(rfp, staff=staff, reviewers=reviewers)
     return report
+
+
+def _first_date(data) -> datetime:
+    from datetime import UTC, date, datetime
+
+    first = min(
+        date.fromisoformat(e["date"]) if "date" in e else date.fromisoformat(e["month"] + "-01")
+        for e in data.get("timeline", [])
+    )
+    return datetime(first.year, first.month, first.day, tzinfo=UTC)
+
+
+def _third_reviewer():
+    user, _created = ensure_user(
+        email="reviewer3@example.org",
+        password=DEMO_PASSWORD,
+        roles=(permissions.Role.REVIEWER,),
+        full_name="Ren Reviewer",
+        organisation="Accessibility WG",
+        totp_secret=DEMO_TOTP_SECRET,
+    )
+    return user

@@ -111,3 +111,25 @@ def test_loaded_scope_and_criteria_match_the_file():
     assert list(rfp.criteria.values_list("kind", flat=True)) == ["gate"] * 3 + ["scored"] * 3
     assert all(c.weight == 1 for c in rfp.criteria.filter(kind="scored"))
     assert rfp.elements.get(key="document").kind == "pdf"
+
+
+@pytest.mark.django_db
+def test_decided_demo_rfp_is_evaluated_and_its_decisions_published(client):
+    from evaluation.models import Assignment, Decision, DecisionRelease, Review
+    from proposals.models import Proposal
+
+    demo.load_demo(now=NOW)
+    rfp = RFP.objects.get(slug="pypi-2019-q1")
+    assert rfp.opened_at == rfp.deadline_instant
+    assert Proposal.objects.filter(rfp=rfp, state="submitted").count() == 5
+    assert all(p.versions.get().received_at < rfp.deadline_instant for p in rfp.proposals.all())
+    assert Assignment.objects.filter(proposal__rfp=rfp, conflict="declared").count() == 1
+    assert Review.objects.filter(assignment__proposal__rfp=rfp, state="submitted").count() == 14
+    assert Decision.objects.filter(proposal__rfp=rfp, outcome="selected").count() == 2
+    assert DecisionRelease.objects.get(rfp=rfp).published_at is not None
+    # The open RFP stays sealed and untouched.
+    assert RFP.objects.get(slug="pypi-2019-q4").opened_at is None
+    staff = User.objects.get(email="staff@example.org")
+    client.force_login(staff)
+    body = client.get(f"/staff/rfps/{rfp.slug}/evaluation/dashboard/").content.decode()
+    assert "Mossgreen" in body and "failed a gate" in body and "<svg" in body
