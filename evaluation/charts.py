@@ -34,7 +34,7 @@ def _svg(width: int, height: int, title: str, desc: str, body: str, ident: str) 
 
 def heat_map(rows: list[tuple[str, list[Decimal | None]]], columns: list[str], *, scale_max=5):
     """Proposals (rows) by criteria (columns), each cell the mean score, written inside."""
-    label_width, cell_w, cell_h, head = 220, 96, 30, 40
+    label_width, cell_w, cell_h, head = 230, 150, 30, 40
     width = label_width + cell_w * len(columns)
     height = head + cell_h * len(rows) + 4
     parts = []
@@ -42,7 +42,7 @@ def heat_map(rows: list[tuple[str, list[Decimal | None]]], columns: list[str], *
         x = label_width + index * cell_w + cell_w / 2
         parts.append(
             f'<text x="{x}" y="{head - 12}" text-anchor="middle" font-size="12" '
-            f'font-weight="bold" fill="#1b1f24">{escape(column[:14])}</text>'
+            f'font-weight="bold" fill="#1b1f24">{escape(column[:22])}</text>'
         )
     for r, (name, values) in enumerate(rows):
         y = head + r * cell_h
