@@ -185,7 +185,9 @@ def staff_evaluation(request: HttpRequest, slug: str) -> HttpResponse:
     if auto_form.is_bound and auto_form.is_valid():
         plan = services.plan_for(rfp, per_proposal=auto_form.cleaned_data["per_proposal"])
     pool = list(services.pool_of(rfp))
-    proposals = list(services.assignable_proposals(rfp)) if not permissions.is_sealed(rfp) else []
+    sealed = permissions.is_sealed(rfp)
+    # Before opening, assignments can be made blind: staff see counts, never titles.
+    proposals = [] if sealed else list(services.assignable_proposals(rfp))
     assignments = (
         Assignment.objects.filter(proposal__rfp=rfp)
         .select_related("reviewer", "proposal")
@@ -202,7 +204,8 @@ def staff_evaluation(request: HttpRequest, slug: str) -> HttpResponse:
         "evaluation/staff_evaluation.html",
         {
             "rfp": rfp,
-            "sealed": permissions.is_sealed(rfp),
+            "sealed": sealed,
+            "submitted_count": services.assignable_proposals(rfp).count() if sealed else None,
             "pool": pool,
             "invitations": rfp.reviewer_invitations.filter(accepted_at__isnull=True),
             "invite_form": invite_form,

@@ -379,3 +379,19 @@ def test_discussion_only_after_submitting_own_review(client, evaluation_setup, s
     assert client.post(url, {"text": "After my review"}).status_code == 302
     page = client.get(reverse("review", args=[s["alpha"].pk])).content.decode()
     assert "After my review" in page
+
+
+def test_blind_assignment_before_opening_shows_counts_not_titles(client, evaluation_setup, staff):
+    s = evaluation_setup
+    client.force_login(staff)
+    url = reverse("staff_evaluation", args=[s["rfp"].slug])
+    page = client.get(url + "?auto-per_proposal=1").content.decode()
+    assert "2 proposals are submitted so far" in page and "1 new assignment" not in page
+    assert "Alpha proposal" not in page and "Beta proposal" not in page
+    client.post(reverse("staff_auto_assign", args=[s["rfp"].slug]), {"auto-per_proposal": 1})
+    assert Assignment.objects.count() == 2
+    reviewer = Assignment.objects.first().reviewer
+    client.force_login(reviewer)
+    assert "proposal" not in client.get(reverse("reviewer_home")).content.decode().split("<main")[
+        1
+    ].split("No proposals")[0].lower().replace("proposals", "")
