@@ -144,6 +144,40 @@ def review(request: HttpRequest, proposal_id: int) -> HttpResponse:
     )
 
 
+@permissions.reviewer_required
+@require_POST
+def review_autosave(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """Save a draft review while the reviewer types (htmx). A submitted review is not touched:
+    changing it needs an explicit re-submit."""
+    assignment = selectors.assignment_for(request, proposal_id)
+    existing = selectors.review_of(assignment)
+    form = ReviewForm(request.POST, criteria=list(assignment.proposal.rfp.criteria.all()))
+    saved, message = False, ""
+    if existing is not None and existing.state == Review.State.SUBMITTED:
+        message = _("Submitted reviews are changed only by submitting again.")
+    elif not form.is_valid():
+        message = _("Not saved automatically: correct the highlighted answers.")
+    else:
+        try:
+            services.save_review(
+                assignment=assignment,
+                user=request.user,
+                assessments=form.assessments(),
+                overall_comment=form.cleaned_data["overall_comment"],
+                submit=False,
+                now=request.received_at,
+                request=request,
+            )
+        except services.EvaluationError as exc:
+            message = str(exc)
+        else:
+            saved = True
+            message = _("Draft review saved automatically at %(time)s UTC.") % {
+                "time": request.received_at.strftime("%H:%M:%S")
+            }
+    return render(request, "proposals/_autosave.html", {"saved": saved, "message": message})
+
+
 def reviewer_invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_from_token(token)

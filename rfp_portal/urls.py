@@ -91,6 +91,11 @@ urlpatterns = [
     path("review/<int:proposal_id>/", evaluation_views.review, name="review"),
     path("review/<int:proposal_id>/conflict/", evaluation_views.conflict, name="review_conflict"),
     path(
+        "review/<int:proposal_id>/autosave/",
+        evaluation_views.review_autosave,
+        name="review_autosave",
+    ),
+    path(
         "review/<int:proposal_id>/discussion/",
         evaluation_views.discussion_post,
         name="review_discussion",

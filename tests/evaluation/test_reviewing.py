@@ -395,3 +395,35 @@ def test_blind_assignment_before_opening_shows_counts_not_titles(client, evaluat
     queue = client.get(reverse("reviewer_home")).content.decode()
     assert "No proposals are assigned to you yet" in queue
     assert "Alpha proposal" not in queue and "Beta proposal" not in queue
+
+
+def test_review_autosave_saves_drafts_and_never_touches_a_submitted_review(
+    client, evaluation_setup, staff
+):
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    assignment = s["assign"](s["alpha"], reviewer, staff)
+    open_now(s["rfp"])
+    services.declare_conflict(
+        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+    )
+    client.force_login(reviewer)
+    experience = s["rfp"].criteria.get(key="experience")
+    url = reverse("review_autosave", args=[s["alpha"].pk])
+    body = client.post(url, {f"c{experience.pk}": "4", "overall_comment": "typing"}).content
+    assert b"saved automatically" in body
+    review = Review.objects.get()
+    assert review.state == "draft" and review.overall_comment == "typing"
+    assert review.assessments.get(criterion=experience).score == 4
+    services.save_review(
+        assignment=assignment,
+        user=reviewer,
+        assessments=full_review(s["rfp"]),
+        overall_comment="final",
+        submit=True,
+        now=timezone.now(),
+    )
+    body = client.post(url, {"overall_comment": "changed"}).content
+    assert b"only by submitting again" in body
+    review.refresh_from_db()
+    assert review.overall_comment == "final" and review.state == "submitted"
