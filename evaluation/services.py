@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 from evaluation.assignment import Person, Plan, ProposalTeam, plan_assignments
 from evaluation.models import Assessment, Assignment, PoolMember, Review, ReviewerInvitation
 from proposals.models import RFP, Criterion, Proposal
-from rfp_portal import audit, deadlines, outbox, permissions
+from rfp_portal import audit, deadlines, outbox, permissions, tokens
 
 INVITE_SALT = "evaluation.reviewer-invitation"
 INVITE_MAX_AGE = 21 * 24 * 3600
@@ -33,18 +32,18 @@ class EvaluationError(Exception):
 
 
 def invitation_token(invitation: ReviewerInvitation) -> str:
-    return signing.dumps({"i": invitation.pk, "e": invitation.email}, salt=INVITE_SALT)
+    return tokens.make({"i": invitation.pk, "e": invitation.email}, salt=INVITE_SALT)
 
 
 def invitation_from_token(token: str) -> ReviewerInvitation:
-    try:
-        data = signing.loads(token, salt=INVITE_SALT, max_age=INVITE_MAX_AGE)
-    except signing.SignatureExpired:
-        raise EvaluationError(
-            _("This invitation has expired; ask the staff for a new one.")
-        ) from None
-    except signing.BadSignature:
-        raise EvaluationError(_("This invitation link is not valid.")) from None
+    data = tokens.read(
+        token,
+        salt=INVITE_SALT,
+        max_age=INVITE_MAX_AGE,
+        error=EvaluationError,
+        expired=_("This invitation has expired; ask the staff for a new one."),
+        invalid=_("This invitation link is not valid."),
+    )
     invitation = ReviewerInvitation.objects.select_related("rfp").filter(pk=data.get("i")).first()
     if invitation is None or invitation.email != data.get("e"):
         raise EvaluationError(_("This invitation link is not valid."))

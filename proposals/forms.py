@@ -268,6 +268,14 @@ class AddendumForm(forms.Form):
             )
             self.groups["timeline"].append((entry.label, names))
 
+    def part_groups(self):
+        """(legend, [(part title, field names)]) for each kind of part, in page order."""
+        return [
+            (_("Scope: budgets and caps"), self.groups["scope"]),
+            (_("Evaluation criteria"), self.groups["criteria"]),
+            (_("Timeline"), self.groups["timeline"]),
+        ]
+
     def rfp_changes(self) -> dict:
         data = self.cleaned_data
         return {

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from proposals.models import RFP, Subscription
-from rfp_portal import audit, outbox
+from rfp_portal import audit, outbox, tokens
 
 SALT = "proposals.subscription"
 CONFIRM_MAX_AGE = 7 * 24 * 3600
@@ -23,16 +22,18 @@ class SubscriptionError(Exception):
 
 
 def token_for(subscription: Subscription, purpose: str) -> str:
-    return signing.dumps({"s": subscription.pk, "p": purpose}, salt=SALT, compress=True)
+    return tokens.make({"s": subscription.pk, "p": purpose}, salt=SALT)
 
 
 def from_token(token: str, purpose: str, *, max_age: int | None = None) -> Subscription:
-    try:
-        data = signing.loads(token, salt=SALT, max_age=max_age)
-    except signing.SignatureExpired:
-        raise SubscriptionError(_("This link has expired. Subscribe again.")) from None
-    except signing.BadSignature:
-        raise SubscriptionError(_("This link is not valid.")) from None
+    data = tokens.read(
+        token,
+        salt=SALT,
+        max_age=max_age,
+        error=SubscriptionError,
+        expired=_("This link has expired. Subscribe again."),
+        invalid=_("This link is not valid."),
+    )
     subscription = Subscription.objects.filter(pk=data.get("s")).first()
     if subscription is None or data.get("p") != purpose:
         raise SubscriptionError(_("This link is not valid."))

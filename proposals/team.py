@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -13,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from proposals.models import Invitation, Proposal, ProposalMember
-from rfp_portal import audit, outbox, permissions
+from rfp_portal import audit, outbox, permissions, tokens
 
 SALT = "proposals.invitation"
 MAX_AGE = 14 * 24 * 3600
@@ -24,19 +23,19 @@ class TeamError(Exception):
 
 
 def invitation_token(invitation: Invitation) -> str:
-    return signing.dumps({"i": invitation.pk, "e": invitation.email}, salt=SALT, compress=True)
+    return tokens.make({"i": invitation.pk, "e": invitation.email}, salt=SALT)
 
 
 def invitation_from_token(token: str) -> Invitation:
     """The open invitation a token names; TeamError with a reason otherwise."""
-    try:
-        data = signing.loads(token, salt=SALT, max_age=MAX_AGE)
-    except signing.SignatureExpired:
-        raise TeamError(
-            _("This invitation has expired. Ask the proposal's owner for a new one.")
-        ) from None
-    except signing.BadSignature:
-        raise TeamError(_("This invitation link is not valid.")) from None
+    data = tokens.read(
+        token,
+        salt=SALT,
+        max_age=MAX_AGE,
+        error=TeamError,
+        expired=_("This invitation has expired. Ask the proposal's owner for a new one."),
+        invalid=_("This invitation link is not valid."),
+    )
     invitation = Invitation.objects.select_related("proposal__rfp").filter(pk=data.get("i")).first()
     if invitation is None or invitation.email != data.get("e") or not invitation.is_open:
         raise TeamError(_("This invitation is no longer valid."))
