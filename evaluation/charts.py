@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 # A sequential blue scale; text switches to white on the darker half for contrast.
 SCALE = ["#f1f6fb", "#d3e3f2", "#a9c8e6", "#6fa2d0", "#3a76b0", "#1f4e79"]
@@ -94,7 +95,8 @@ def distribution(name: str, counts: list[int], *, scale_min: int = 0, ident: str
             f'fill="#1b1f24">{scale_min + index}</text>'
         )
     summary = ", ".join(
-        _("%(n)s reviews gave %(score)s") % {"n": count, "score": scale_min + index}
+        ngettext("%(n)s review gave %(score)s", "%(n)s reviews gave %(score)s", count)
+        % {"n": count, "score": scale_min + index}
         for index, count in enumerate(counts)
     )
     return _svg(

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from evaluation import charts, dashboard, decisions, scoring, selectors, services, threads
@@ -333,7 +334,10 @@ def staff_auto_assign(request: HttpRequest, slug: str) -> HttpResponse:
     made = services.apply_plan(
         rfp=rfp, plan=plan, staff_user=request.user, now=request.received_at, request=request
     )
-    messages.success(request, _("%(n)s assignments made.") % {"n": made})
+    messages.success(
+        request,
+        ngettext("%(n)s assignment made.", "%(n)s assignments made.", made) % {"n": made},
+    )
     return redirect("staff_evaluation", slug=rfp.slug)
 
 

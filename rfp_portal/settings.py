@@ -143,6 +143,8 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates in templates use the locale's formats; English ones are day-month-year.
+FORMAT_MODULE_PATH = ["rfp_portal.formats"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True
