@@ -50,6 +50,9 @@ DEMO_PEOPLE = (
         "reviewer2@example.org", "Rio Reviewer", "Packaging WG", (permissions.Role.REVIEWER,)
     ),
     DemoPerson(
+        "reviewer3@example.org", "Ren Reviewer", "Accessibility WG", (permissions.Role.REVIEWER,)
+    ),
+    DemoPerson(
         "proposer@example.org", "Pat Proposer", "Pat Consulting", (permissions.Role.PROPOSER,)
     ),
 )
@@ -125,7 +128,7 @@ def load_demo(*, now: datetime, directory: Path = DEMO_DATA_DIR) -> DemoReport:
 
         staff = User.objects.get(email=DEMO_PEOPLE[0].email)
         demo_reviewers = [p.email for p in DEMO_PEOPLE if permissions.Role.REVIEWER in p.roles]
-        reviewers = [*User.objects.filter(email__in=demo_reviewers), _third_reviewer()]
+        reviewers = list(User.objects.filter(email__in=demo_reviewers))
         for rfp in decided:
             evaluate_decided_rfp(rfp, staff=staff, reviewers=reviewers)
     return report
@@ -139,15 +142,3 @@ def _first_date(data) -> datetime:
         for e in data.get("timeline", [])
     )
     return datetime(first.year, first.month, first.day, tzinfo=UTC)
-
-
-def _third_reviewer():
-    user, _created = ensure_user(
-        email="reviewer3@example.org",
-        password=DEMO_PASSWORD,
-        roles=(permissions.Role.REVIEWER,),
-        full_name="Ren Reviewer",
-        organisation="Accessibility WG",
-        totp_secret=DEMO_TOTP_SECRET,
-    )
-    return user
