@@ -26,6 +26,11 @@ DEFAULT_SCALE_ANCHORS = {
     "5": _("Excellent: fully convincing, nothing missing."),
 }
 
+
+def default_reminder_offsets_for_rfp() -> list[int]:
+    return [7 * 86_400, 2 * 86_400, 86_400, 3_600]
+
+
 money_field = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(0)]}
 
 
@@ -93,6 +98,12 @@ class RFP(models.Model):
         _("sealed until the deadline"),
         default=True,
         help_text=_("Nobody but the team can read a proposal before the deadline."),
+    )
+    reminder_offsets = models.JSONField(
+        _("reminder offsets (seconds before the deadline)"),
+        default=default_reminder_offsets_for_rfp,
+        blank=True,
+        help_text=_("Default: 7 days, 2 days, 1 day and 1 hour before."),
     )
     reviewers_see_others_first = models.BooleanField(
         _("reviewers see other reviews before submitting their own"), default=False
@@ -518,3 +529,36 @@ class Subscription(models.Model):
     @property
     def active(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
+class Reminder(models.Model):
+    """One reminder to one person about one deadline instant: sent (or skipped) exactly once.
+
+    The unique constraint is the guarantee: two workers running the same sweep cannot both
+    insert the row, so at most one mail is queued.
+    """
+
+    class Kind(models.TextChoices):
+        DEADLINE = "deadline", _("deadline reminder")
+        REVIEW = "review", _("review reminder")
+
+    rfp = models.ForeignKey(RFP, on_delete=models.CASCADE, related_name="reminders")
+    user = models.ForeignKey("rfp_portal.User", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    offset_seconds = models.PositiveIntegerField()
+    due_instant = models.DateTimeField(help_text=_("The deadline (or review due) it was for."))
+    created_at = models.DateTimeField(default=timezone.now)
+    skipped = models.BooleanField(
+        default=False, help_text=_("Not sent: a later reminder was already due.")
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rfp", "user", "kind", "offset_seconds", "due_instant"],
+                name="reminder_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.offset_seconds}s before {self.due_instant} to {self.user}"

@@ -426,5 +426,27 @@ def open_due_rfps(*, now: datetime) -> list[RFP]:
             at=now,
             details={"submitted": rfp.proposals.filter(state="submitted").count()},
         )
+        _notify_assigned_reviewers(rfp)
         opened.append(rfp)
     return opened
+
+
+def _notify_assigned_reviewers(rfp: RFP) -> None:
+    """Reviewers assigned before opening learn that their proposals can now be read."""
+    from evaluation.models import Assignment
+
+    reviewers = {
+        a.reviewer
+        for a in Assignment.objects.filter(
+            proposal__rfp=rfp, removed_at__isnull=True
+        ).select_related("reviewer")
+    }
+    for reviewer in sorted(reviewers, key=lambda r: r.pk):
+        ctx = {"rfp": rfp, "user": reviewer, "site_url": settings.SITE_URL}
+        outbox.queue_mail(
+            to=reviewer.email,
+            subject="[RFP Portal] " + _("Proposals to review: %(title)s") % {"title": rfp.title},
+            body_text=render_to_string("proposals/email/opened.txt", ctx),
+            template="proposals/email/opened",
+            idempotency_key=f"opened:{rfp.pk}:{reviewer.pk}",
+        )

@@ -19,4 +19,6 @@ app.conf.beat_schedule = {
     "sweep-outbox": {"task": "rfp_portal.tasks.sweep_outbox", "schedule": 60.0},
     # Opening is checked every 30 s, so sealed proposals open within a minute of the cut-off.
     "open-due-rfps": {"task": "proposals.tasks.open_due_rfps", "schedule": 30.0},
+    # Reminders are checked every 5 minutes: the 1-hour reminder leaves 55 minutes or more.
+    "send-reminders": {"task": "proposals.tasks.send_reminders", "schedule": 300.0},
 }

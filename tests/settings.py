@@ -46,3 +46,16 @@ from rfp_portal.settings import *  # noqa: E402, F403
 
 MEDIA_ROOT = _tmp / "media"
 CELERY_TASK_ALWAYS_EAGER = True
+
+# Each checkout gets its own test database, so a developer's run and a CI run of another clone
+# on the same PostgreSQL never drop or migrate each other's tables mid-run.
+import hashlib  # noqa: E402
+
+from rfp_portal.settings import BASE_DIR, DATABASES  # noqa: E402
+
+_checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+DATABASES["default"].setdefault("TEST", {})["NAME"] = (
+    f"test_{DATABASES['default']['NAME']}_{_checkout}"
+    if not DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    else None
+)

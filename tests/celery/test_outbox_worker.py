@@ -34,6 +34,10 @@ def _reset_pool():
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+    # kombu keeps producer pools per connection in a global registry; drop the stale ones.
+    from kombu import pools
+
+    pools.reset()
 
 
 @pytest.fixture
@@ -98,3 +102,32 @@ def test_broker_down_does_not_break_the_caller_and_mail_waits_in_outbox(broker_c
 
     assert sweep_outbox() == 1
     assert [m.subject for m in mail.outbox] == ["Later"]
+
+
+def test_the_same_reminder_task_twice_on_a_real_worker_sends_one_mail(worker, open_rfp, proposer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from proposals import submission
+    from proposals.models import Reminder
+    from proposals.tasks import send_reminders
+    from rfp_portal import deadlines
+
+    submission.start_proposal(rfp=open_rfp, user=proposer, title="Draft", now=timezone.now())
+    moment = open_rfp.deadline_instant - timedelta(days=1) + timedelta(minutes=1)
+    at = deadlines.to_utc_iso(moment)
+    send_reminders.delay(at=at)
+    send_reminders.delay(at=at)  # the same sweep again: a beat restart, a redelivery
+    assert wait_until(lambda: Reminder.objects.filter(skipped=False).count() == 1)
+    assert wait_until(
+        lambda: (
+            OutboxMessage.objects.filter(
+                template="proposals/email/deadline_reminder", state="sent"
+            ).count()
+            == 1
+        )
+    )
+    time.sleep(1.5)  # give a second delivery every chance to happen
+    assert Reminder.objects.filter(skipped=False).count() == 1
+    assert len([m for m in mail.outbox if "left" in m.subject]) == 1

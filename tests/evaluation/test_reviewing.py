@@ -427,3 +427,16 @@ def test_review_autosave_saves_drafts_and_never_touches_a_submitted_review(
     assert b"only by submitting again" in body
     review.refresh_from_db()
     assert review.overall_comment == "final" and review.state == "submitted"
+
+
+def test_opening_tells_reviewers_assigned_before_it_once(evaluation_setup, staff):
+    from rfp_portal.models import OutboxMessage
+
+    s = evaluation_setup
+    reviewer = s["reviewers"][0]
+    services.assign(proposal=s["alpha"], reviewer=reviewer, staff_user=staff, now=timezone.now())
+    services.assign(proposal=s["beta"], reviewer=reviewer, staff_user=staff, now=timezone.now())
+    open_now(s["rfp"])
+    open_now(s["rfp"])
+    opened = OutboxMessage.objects.filter(template="proposals/email/opened")
+    assert [m.to for m in opened] == [reviewer.email]
