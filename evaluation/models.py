@@ -189,3 +189,38 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.proposal} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Export(models.Model):
+    """A staff export rendered in the background: the page shows its progress, then a link."""
+
+    class Kind(models.TextChoices):
+        REPORT = "report", _("decision report (PDF)")
+        SCORES = "scores", _("scores (CSV)")
+        SUMMARY = "summary", _("score summary (CSV)")
+        BUNDLE = "bundle", _("all proposals (ZIP of PDFs)")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    rfp = models.ForeignKey("proposals.RFP", on_delete=models.CASCADE, related_name="exports")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    requested_by = models.ForeignKey(
+        "rfp_portal.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.TextField(blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    file = models.FileField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.rfp} ({self.state})"

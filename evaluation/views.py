@@ -11,7 +11,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from evaluation import charts, dashboard, decisions, scoring, selectors, services, threads
+from evaluation import (
+    charts,
+    dashboard,
+    decisions,
+    exports,
+    scoring,
+    selectors,
+    services,
+    threads,
+)
 from evaluation.forms import (
     AutoAssignForm,
     ConflictForm,
@@ -20,7 +29,7 @@ from evaluation.forms import (
     MessageForm,
     ReviewForm,
 )
-from evaluation.models import Assignment, Review
+from evaluation.models import Assignment, Export, Review
 from proposals import selectors as proposal_selectors
 from proposals import submission
 from proposals.models import Feature, Proposal
@@ -601,3 +610,74 @@ def discussion_post(request: HttpRequest, proposal_id: int) -> HttpResponse:
     ):
         return redirect("proposal_clarifications", pk=proposal.pk)
     return redirect(reverse("review", args=[proposal.pk]) + "#discussion")
+
+
+# --- Exports -----------------------------------------------------------------------------------
+
+
+@permissions.staff_required
+def staff_exports(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    if request.method == "POST":
+        try:
+            export = exports.request_export(
+                rfp=rfp,
+                kind=request.POST.get("kind", ""),
+                user=request.user,
+                now=request.received_at,
+                request=request,
+            )
+        except exports.ExportRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, _("%(kind)s started.") % {"kind": export.get_kind_display().capitalize()}
+            )
+        return redirect("staff_exports", slug=rfp.slug)
+    return render(
+        request,
+        "evaluation/exports.html",
+        {
+            "rfp": rfp,
+            "sealed": permissions.is_sealed(rfp),
+            "kinds": Export.Kind.choices,
+            "exports": rfp.exports.select_related("requested_by")[:30],
+        },
+    )
+
+
+@permissions.staff_required
+def staff_export_status(request: HttpRequest, slug: str, export_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    export = get_object_or_404(rfp.exports, pk=export_id)
+    return render(request, "evaluation/_export_row.html", {"export": export, "rfp": rfp})
+
+
+@permissions.staff_required
+def staff_export_download(request: HttpRequest, slug: str, export_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    export = get_object_or_404(rfp.exports, pk=export_id, state=Export.State.DONE)
+    if permissions.is_sealed(rfp) or not export.file:
+        raise Http404
+    audit.record(
+        action="export.downloaded",
+        request=request,
+        obj=rfp,
+        details={"export": export.pk, "kind": export.kind},
+    )
+    from django.core.files.storage import default_storage
+    from django.http import FileResponse
+
+    filename = f"{rfp.slug}-{export.kind}.{exports.EXTENSIONS[export.kind]}"
+    if hasattr(default_storage, "bucket_name"):
+        return redirect(
+            default_storage.url(
+                export.file.name,
+                parameters={"ResponseContentDisposition": f'attachment; filename="{filename}"'},
+            )
+        )
+    response = FileResponse(
+        default_storage.open(export.file.name, "rb"), as_attachment=True, filename=filename
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

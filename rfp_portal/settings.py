@@ -134,6 +134,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = ENV.get("MFA_TOTP_ISSUER", "RFP Portal")
+# Accept the code of the adjacent 30-second step too (RFC 6238 suggests one step of slack for
+# clock drift and typing time); a code is still refused if it was used once already.
+MFA_TOTP_TOLERANCE = 1
 MFA_PASSKEY_LOGIN_ENABLED = False
 # WebAuthn needs a secure origin; http://127.0.0.1 counts as one for browsers, but allauth
 # checks the scheme itself, so the embedded demo allows it explicitly.

@@ -45,6 +45,17 @@ evaluation_staff_urls = [
         name="staff_publish_decisions",
     ),
     path("decisions/preliminary/", evaluation_views.staff_preliminary, name="staff_preliminary"),
+    path("exports/", evaluation_views.staff_exports, name="staff_exports"),
+    path(
+        "exports/<int:export_id>/",
+        evaluation_views.staff_export_status,
+        name="staff_export_status",
+    ),
+    path(
+        "exports/<int:export_id>/download/",
+        evaluation_views.staff_export_download,
+        name="staff_export_download",
+    ),
     path("auto-assign/", evaluation_views.staff_auto_assign, name="staff_auto_assign"),
     path(
         "reviews/<int:review_id>/reopen/",

@@ -43,6 +43,9 @@ def _clean_cache():
 
 
 def totp_code(secret: str = TOTP_SECRET, *, offset: int = 0) -> str:
+    # Never hand out a code about to expire: a journey types it a moment later.
+    if 30 - time.time() % 30 < 3:
+        time.sleep(3)
     return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
 
 

@@ -241,3 +241,25 @@ def test_e_staff_rank_decide_publish_and_proposer_reads_debrief(
     expect(team.locator("main")).not_to_contain_text("Beta proposal")
     assert_accessible(team)
     context.close()
+
+
+def test_f_staff_start_an_export_follow_it_and_download_it(
+    page, evaluation_setup, staff, password, assert_accessible
+):
+    rfp = evaluation_setup["rfp"]
+    open_now(rfp)
+    sign_in(page, staff.email, password, code=totp_code())
+    page.goto(f"/staff/rfps/{rfp.slug}/evaluation/dashboard/")
+    page.get_by_role("link", name=re.compile("Exports")).click()
+    assert_accessible(page)
+    page.get_by_role("button", name="Decision report (PDF)").click()
+    expect(page.locator(".messages")).to_contain_text("started")
+    link = page.get_by_role("link", name=re.compile("Download"))
+    expect(link).to_be_visible(timeout=30_000)
+    assert_accessible(page)
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == f"{rfp.slug}-report.pdf"
+    from pypdf import PdfReader
+
+    assert rfp.title in PdfReader(download.value.path()).pages[0].extract_text()

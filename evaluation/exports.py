@@ -1,0 +1,323 @@
+"""Staff exports: the decision report (PDF), scores (CSV), a score summary (CSV), and a ZIP of
+every proposal's summary with its PDF appended. Rendered by a task, stored through the default
+storage, downloaded through a permission-checked view. Each export is an audit event.
+
+Exports read proposal content, so they obey sealing: nothing is exported before opening.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import zipfile
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from evaluation import charts, dashboard, scoring
+from evaluation.models import Assessment, Assignment, Export
+from proposals import selectors as proposal_selectors
+from proposals.models import RFP, Proposal
+from proposals.submission import budget_check_for
+from rfp_portal import audit, deadlines, permissions
+from rfp_portal.pdf import render_pdf
+
+EXTENSIONS = {"report": "pdf", "scores": "csv", "summary": "csv", "bundle": "zip"}
+
+
+class ExportRefused(Exception):
+    pass
+
+
+@transaction.atomic
+def request_export(*, rfp: RFP, kind: str, user, now: datetime, request=None) -> Export:
+    if permissions.is_sealed(rfp):
+        raise ExportRefused(_("Proposals are sealed until the deadline; nothing can be exported."))
+    if kind not in Export.Kind.values:
+        raise ExportRefused(_("Unknown export."))
+    export = Export.objects.create(rfp=rfp, kind=kind, requested_by=user, created_at=now)
+    audit.record(
+        action="export.requested",
+        actor=user,
+        obj=rfp,
+        request=request,
+        at=now,
+        details={"export": export.pk, "kind": kind},
+    )
+    transaction.on_commit(lambda: enqueue(export.pk))
+    return export
+
+
+def enqueue(export_id: int) -> None:
+    from evaluation.tasks import run_export
+
+    run_export.delay(export_id)
+
+
+def _progress(export: Export, value: int, message: str = "") -> None:
+    Export.objects.filter(pk=export.pk).update(progress=value, message=message)
+
+
+def run(export_id: int) -> Export:
+    """Render one export. Idempotent: a finished export is left alone; a rerun after a crash
+    starts over and replaces nothing already stored (one file results)."""
+    export = Export.objects.select_related("rfp").get(pk=export_id)
+    if export.state == Export.State.DONE:
+        return export
+    Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, progress=1)
+    try:
+        data, problems = RENDERERS[export.kind](export)
+    except Exception as exc:
+        Export.objects.filter(pk=export.pk).update(
+            state=Export.State.FAILED,
+            message=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    suffix = EXTENSIONS[export.kind]
+    name = f"exports/{export.rfp.slug}-{export.kind}-{secrets.token_urlsafe(12)}.{suffix}"
+    with transaction.atomic():
+        export = Export.objects.select_for_update().get(pk=export.pk)
+        if export.state == Export.State.DONE:  # another worker finished first
+            return export
+        export.file.save(name, ContentFile(data), save=False)
+        export.state = Export.State.DONE
+        export.progress = 100
+        export.problems = problems
+        export.message = (
+            _("Done, with problems in %(n)s proposal(s).") % {"n": len(problems)}
+            if problems
+            else _("Done.")
+        )
+        export.finished_at = timezone.now()
+        export.save()
+        audit.record(
+            action="export.finished",
+            actor=export.requested_by,
+            obj=export.rfp,
+            details={"export": export.pk, "kind": export.kind, "problems": problems},
+        )
+    return export
+
+
+# --- Renderers ---------------------------------------------------------------------------------
+
+
+def report_context(rfp: RFP, *, now: datetime) -> dict:
+    board = dashboard.build(rfp)
+    scored = board.scored
+    heat = (
+        charts.heat_map(
+            [
+                (
+                    row.proposal.title,
+                    [scoring.as_decimal(row.result.criteria[c.key].mean) for c in scored],
+                )
+                for row in board.rows
+            ],
+            [c.name for c in scored],
+        )
+        if board.rows
+        else ""
+    )
+    conflicts = (
+        Assignment.objects.filter(proposal__rfp=rfp, conflict=Assignment.Conflict.DECLARED)
+        .select_related("reviewer", "proposal")
+        .order_by("proposal_id")
+    )
+    return {
+        "rfp": rfp,
+        "board": board,
+        "heat": heat,
+        "distributions": [
+            (
+                c,
+                charts.distribution(
+                    c.name, board.distributions[c.key], scale_min=c.scale_min, ident=f"d{c.pk}"
+                ),
+            )
+            for c in scored
+        ],
+        "conflicts": conflicts,
+        "generated": deadlines.format_in_zone(now, "UTC").text,
+        "deadline_aoe": deadlines.format_deadline(rfp.deadline_instant, "AoE"),
+    }
+
+
+def render_report(export: Export | None = None, *, rfp: RFP | None = None) -> tuple[bytes, list]:
+    rfp = rfp or export.rfp
+    if export is not None:
+        _progress(export, 20, _("Computing scores"))
+    context = report_context(rfp, now=timezone.now())
+    if export is not None:
+        _progress(export, 60, _("Rendering the PDF"))
+    return render_pdf("evaluation/report_pdf.html", context), []
+
+
+def render_scores(export: Export) -> tuple[bytes, list]:
+    rfp = export.rfp
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "proposal_id",
+            "proposal",
+            "reviewer",
+            "review_state",
+            "criterion",
+            "kind",
+            "weight",
+            "score",
+            "verdict",
+            "comment",
+        ]
+    )
+    rows = (
+        Assessment.objects.filter(review__assignment__proposal__rfp=rfp)
+        .select_related("review__assignment__proposal", "review__assignment__reviewer", "criterion")
+        .order_by(
+            "review__assignment__proposal_id",
+            "review__assignment__reviewer__email",
+            "criterion__position",
+        )
+    )
+    for a in rows.iterator():
+        proposal = a.review.assignment.proposal
+        writer.writerow(
+            [
+                proposal.pk,
+                proposal.title,
+                a.review.assignment.reviewer.email,
+                a.review.state,
+                a.criterion.name,
+                a.criterion.kind,
+                a.criterion.weight or "",
+                "" if a.score is None else a.score,
+                a.verdict,
+                a.comment,
+            ]
+        )
+    return buffer.getvalue().encode("utf-8"), []
+
+
+def render_summary(export: Export) -> tuple[bytes, list]:
+    board = dashboard.build(export.rfp)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "rank",
+            "proposal_id",
+            "proposal",
+            "reviews",
+            "assigned",
+            *[f"{c.name} (mean)" for c in board.scored],
+            "overall (of 5)",
+            "median",
+            "spread",
+            "gate failed",
+            "disagreement",
+            "requested total",
+            "decision",
+        ]
+    )
+    for row in board.rows:
+        writer.writerow(
+            [
+                row.rank or "",
+                row.proposal.pk,
+                row.proposal.title,
+                row.result.reviews,
+                row.result.assigned,
+                *[scoring.as_decimal(row.result.criteria[c.key].mean) or "" for c in board.scored],
+                row.overall_points or "",
+                scoring.on_scale(row.result.overall_median) or "",
+                scoring.on_scale(row.result.overall_spread) or "",
+                row.result.gate_failed,
+                row.result.disagreement,
+                row.budget.total_requested,
+                row.decision.outcome if row.decision else "",
+            ]
+        )
+    return buffer.getvalue().encode("utf-8"), []
+
+
+def proposal_summary_pdf(proposal: Proposal) -> bytes:
+    """The structured fields, budget check, version and digests; then the proposer's PDF."""
+    from pypdf import PdfReader, PdfWriter
+
+    version = proposal.versions.order_by("-number").first()
+    fields = version.fields.get("fields", {}) if version else {}
+    summary = render_pdf(
+        "evaluation/summary_pdf.html",
+        {
+            "proposal": proposal,
+            "rfp": proposal.rfp,
+            "version": version,
+            "answers": proposal_selectors.readable_answers(proposal.rfp, fields),
+            "budget": budget_check_for(proposal.rfp, fields),
+            "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text
+            if version
+            else "",
+        },
+    )
+    writer = PdfWriter()
+    writer.append(PdfReader(io.BytesIO(summary)))
+    if version is not None:
+        with default_storage.open(version.document.name, "rb") as handle:
+            # Raises on a corrupt file; the bundle reports it and carries on.
+            writer.append(PdfReader(io.BytesIO(handle.read()), strict=False))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_bundle(export: Export) -> tuple[bytes, list]:
+    proposals = list(
+        Proposal.objects.filter(rfp=export.rfp, state=Proposal.State.SUBMITTED)
+        .select_related("rfp")
+        .order_by("pk")
+    )
+    problems = []
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for index, proposal in enumerate(proposals, 1):
+            slug = f"{proposal.pk:04d}"
+            try:
+                archive.writestr(f"{slug}-summary-and-proposal.pdf", proposal_summary_pdf(proposal))
+            except Exception as exc:  # one broken proposal must not sink the whole bundle
+                problems.append(
+                    {
+                        "proposal": proposal.pk,
+                        "title": proposal.title,
+                        "error": f"{type(exc).__name__}: {exc}"[:300],
+                    }
+                )
+                version = proposal.versions.order_by("-number").first()
+                if version is not None and default_storage.exists(version.document.name):
+                    with default_storage.open(version.document.name, "rb") as handle:
+                        archive.writestr(f"{slug}-as-received.pdf", handle.read())
+            _progress(
+                export,
+                min(95, int(index * 95 / max(1, len(proposals)))),
+                _("%(done)s of %(total)s proposals") % {"done": index, "total": len(proposals)},
+            )
+        if problems:
+            archive.writestr(
+                "PROBLEMS.txt",
+                "\n".join(f"{p['proposal']} {p['title']}: {p['error']}" for p in problems) + "\n",
+            )
+    return buffer.getvalue(), problems
+
+
+RENDERERS = {
+    "report": render_report,
+    "scores": render_scores,
+    "summary": render_summary,
+    "bundle": render_bundle,
+}

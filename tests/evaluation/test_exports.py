@@ -1,0 +1,201 @@
+"""Exports: the decision report PDF, CSVs, the ZIP bundle; sealing and faults."""
+
+import csv
+import io
+import zipfile
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from evaluation import decisions, exports, services
+from evaluation.models import Export
+from rfp_portal.models import AuditEvent
+from tests.evaluation.conftest import open_now
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reviewed(evaluation_setup, staff):
+    s = evaluation_setup
+    open_now(s["rfp"])
+    for proposal, score in ((s["alpha"], 4), (s["beta"], 2)):
+        for reviewer in s["reviewers"][:2]:
+            assignment = services.assign(
+                proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
+            )
+            services.declare_conflict(
+                assignment=assignment,
+                user=reviewer,
+                conflict=False,
+                reason="",
+                now=timezone.now(),
+            )
+            services.save_review(
+                assignment=assignment,
+                user=reviewer,
+                overall_comment="",
+                submit=True,
+                now=timezone.now(),
+                assessments=[
+                    services.AssessmentInput(
+                        c, None if c.is_gate else score, "pass" if c.is_gate else "", "fine"
+                    )
+                    for c in s["rfp"].criteria.all()
+                ],
+            )
+    decisions.record_decision(
+        proposal=s["alpha"],
+        staff_user=staff,
+        outcome="not_selected",
+        rationale="Alpha's rationale.",
+        awards={},
+        confirm_over_cap=False,
+        now=timezone.now(),
+    )
+    return s
+
+
+def make(kind, s, staff):
+    export = Export.objects.create(rfp=s["rfp"], kind=kind, requested_by=staff)
+    return exports.run(export.pk)
+
+
+def test_decision_report_pdf_has_contents_page_numbers_scores_and_links(reviewed, staff):
+    export = make("report", reviewed, staff)
+    assert export.state == "done" and export.progress == 100
+    reader = PdfReader(default_storage.open(export.file.name, "rb"))
+    assert len(reader.pages) >= 2
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for expected in (
+        reviewed["rfp"].title,
+        "Contents",
+        "Ranking and scores",
+        "Alpha proposal",
+        "Beta proposal",
+        "Alpha's rationale.",
+        "Reviewer progress",
+        "1 / ",
+    ):
+        assert expected in text, expected
+    links = [
+        annotation.get_object()
+        for annotation in reader.pages[0].get("/Annots", [])
+        if annotation.get_object().get("/Subtype") == "/Link"
+    ]
+    assert len(links) >= 5  # the table of contents links to its sections
+    fonts = {
+        str(font.get_object().get("/BaseFont"))
+        for page in reader.pages
+        for font in (page["/Resources"].get("/Font") or {}).values()
+    }
+    assert any("DejaVu" in name for name in fonts)
+
+
+def test_scores_csv_has_a_row_per_proposal_reviewer_and_criterion(reviewed, staff):
+    export = make("scores", reviewed, staff)
+    rows = list(csv.DictReader(io.StringIO(default_storage.open(export.file.name).read().decode())))
+    criteria = reviewed["rfp"].criteria.count()
+    assert len(rows) == 2 * 2 * criteria
+    assert {r["proposal"] for r in rows} == {"Alpha proposal", "Beta proposal"}
+    summary = make("summary", reviewed, staff)
+    lines = list(csv.reader(io.StringIO(default_storage.open(summary.file.name).read().decode())))
+    assert lines[1][2] == "Alpha proposal" and lines[1][0] == "1"
+
+
+def test_bundle_appends_each_proposers_pdf_and_reports_a_corrupt_one(reviewed, staff):
+    beta_version = reviewed["beta"].versions.get()
+    with default_storage.open(beta_version.document.name, "wb") as handle:
+        handle.write(b"%PDF-1.4 this file was damaged after it was received")
+    export = make("bundle", reviewed, staff)
+    assert export.state == "done"
+    assert [p["title"] for p in export.problems] == ["Beta proposal"]
+    archive = zipfile.ZipFile(default_storage.open(export.file.name, "rb"))
+    names = archive.namelist()
+    alpha = f"{reviewed['alpha'].pk:04d}-summary-and-proposal.pdf"
+    assert alpha in names and "PROBLEMS.txt" in names
+    assert f"{reviewed['beta'].pk:04d}-as-received.pdf" in names
+    reader = PdfReader(io.BytesIO(archive.read(alpha)))
+    alpha_pages = reviewed["alpha"].versions.get().document_pages
+    assert len(reader.pages) > alpha_pages  # the summary, then the proposer's pages
+    assert "Budget check" in reader.pages[0].extract_text() + reader.pages[1].extract_text()
+
+
+def test_nothing_can_be_exported_before_opening(evaluation_setup, staff):
+    with pytest.raises(exports.ExportRefused, match="sealed"):
+        exports.request_export(
+            rfp=evaluation_setup["rfp"], kind="report", user=staff, now=timezone.now()
+        )
+
+
+def test_running_an_export_twice_keeps_one_file(reviewed, staff):
+    export = make("summary", reviewed, staff)
+    files = set(default_storage.listdir("exports")[1])
+    again = exports.run(export.pk)
+    assert again.file.name == export.file.name
+    assert set(default_storage.listdir("exports")[1]) == files
+
+
+def test_staff_page_starts_export_and_download_is_audited_and_refused_to_others(
+    client, reviewed, staff, django_capture_on_commit_callbacks
+):
+    client.force_login(staff)
+    url = reverse("staff_exports", args=[reviewed["rfp"].slug])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"kind": "summary"})
+    export = Export.objects.get()
+    assert export.state == "done"  # in-process here; a worker in production
+    assert "Download" in client.get(url).content.decode()
+    download = reverse("staff_export_download", args=[reviewed["rfp"].slug, export.pk])
+    response = client.get(download)
+    assert response["Content-Disposition"].startswith("attachment")
+    assert AuditEvent.objects.filter(action="export.downloaded", actor=staff).exists()
+    client.force_login(reviewed["alpha_owner"])
+    assert client.get(download).status_code == 403
+
+
+def test_export_decision_report_command_writes_a_pdf(reviewed, tmp_path):
+    target = tmp_path / "report.pdf"
+    call_command("export_decision_report", reviewed["rfp"].slug, "--output", str(target))
+    assert PdfReader(target).pages
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="No RFP"):
+        call_command("export_decision_report", "nope", "--output", str(target))
+
+
+def test_status_row_polls_while_running_and_stops_when_done(client, reviewed, staff):
+    export = Export.objects.create(
+        rfp=reviewed["rfp"], kind="summary", state="running", progress=40
+    )
+    client.force_login(staff)
+    url = reverse("staff_export_status", args=[reviewed["rfp"].slug, export.pk])
+    running = client.get(url).content.decode()
+    assert 'hx-trigger="every 2s"' in running and 'value="40"' in running
+    exports.run(export.pk)
+    done = client.get(url).content.decode()
+    assert "hx-trigger" not in done and "Download" in done
+
+
+def test_a_render_that_dies_midway_can_run_again_and_leaves_one_file(reviewed, staff, monkeypatch):
+    export = Export.objects.create(rfp=reviewed["rfp"], kind="summary", requested_by=staff)
+    files = (
+        set(default_storage.listdir("exports")[1]) if default_storage.exists("exports") else set()
+    )
+
+    def crash(_export):
+        raise OSError("worker lost mid-render")
+
+    monkeypatch.setitem(exports.RENDERERS, "summary", crash)
+    with pytest.raises(OSError):
+        exports.run(export.pk)
+    export.refresh_from_db()
+    assert export.state == "failed" and not export.file
+    monkeypatch.undo()
+    done = exports.run(export.pk)
+    assert done.state == "done"
+    assert len(set(default_storage.listdir("exports")[1]) - files) == 1
