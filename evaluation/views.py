@@ -681,3 +681,31 @@ def staff_export_download(request: HttpRequest, slug: str, export_id: int) -> Ht
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@permissions.reviewer_required
+def review_scorecard(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """The reviewer's own review as a PDF scorecard."""
+    from rfp_portal.pdf import render_pdf
+
+    assignment = selectors.assignment_for(request, proposal_id)
+    review = selectors.review_of(assignment)
+    if review is None or not permissions.can_review(request.user, assignment.proposal):
+        raise Http404
+    proposal = assignment.proposal
+    data = render_pdf(
+        "evaluation/scorecard_pdf.html",
+        {
+            "proposal": proposal,
+            "rfp": proposal.rfp,
+            "review": review,
+            "assessments": review.assessments.select_related("criterion").order_by(
+                "criterion__position"
+            ),
+            "reviewer": request.user,
+            "generated": deadlines.format_in_zone(request.received_at, "UTC").text,
+        },
+    )
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="scorecard-{proposal.pk}.pdf"'
+    return response

@@ -102,6 +102,11 @@ urlpatterns = [
     path("review/<int:proposal_id>/", evaluation_views.review, name="review"),
     path("review/<int:proposal_id>/conflict/", evaluation_views.conflict, name="review_conflict"),
     path(
+        "review/<int:proposal_id>/scorecard.pdf",
+        evaluation_views.review_scorecard,
+        name="review_scorecard",
+    ),
+    path(
         "review/<int:proposal_id>/autosave/",
         evaluation_views.review_autosave,
         name="review_autosave",

@@ -131,3 +131,43 @@ def test_the_same_reminder_task_twice_on_a_real_worker_sends_one_mail(worker, op
     time.sleep(1.5)  # give a second delivery every chance to happen
     assert Reminder.objects.filter(skipped=False).count() == 1
     assert len([m for m in mail.outbox if "left" in m.subject]) == 1
+
+
+def test_submit_while_the_broker_is_down_succeeds_and_the_receipt_goes_out_later(
+    broker_conf, open_rfp, proposer
+):
+    from django.utils import timezone
+
+    from proposals import submission
+    from rfp_portal.tasks import sweep_outbox
+    from tests.proposals.conftest import complete_answers, pdf_upload
+
+    if not _broker_answers(BROKER):
+        require_or_skip(f"Redis does not answer at {BROKER}")
+    broker_conf(DEAD_BROKER)
+    proposal = submission.start_proposal(rfp=open_rfp, user=proposer, title="P", now=timezone.now())
+    proposal = submission.save_draft(
+        proposal=proposal,
+        user=proposer,
+        title="P",
+        fields=complete_answers(open_rfp),
+        document=pdf_upload(),
+        expected_edit=proposal.edit_count,
+        now=timezone.now(),
+    )
+    result = submission.submit_proposal(
+        proposal=proposal, user=proposer, expected_edit=proposal.edit_count, now=timezone.now()
+    )
+    assert result.created  # the submit succeeded with the broker down
+    receipt = OutboxMessage.objects.get(idempotency_key__startswith="receipt:")
+    assert receipt.state == "queued" and mail.outbox == []
+
+    broker_conf(BROKER)  # the broker is back; beat's sweeper runs on a real worker
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.flushdb()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        sweep_outbox.delay()
+        assert wait_until(lambda: OutboxMessage.objects.get(pk=receipt.pk).state == "sent")
+        sweep_outbox.delay()
+        time.sleep(1)
+    assert [m.subject for m in mail.outbox].count(receipt.subject) == 1

@@ -199,3 +199,15 @@ def test_a_render_that_dies_midway_can_run_again_and_leaves_one_file(reviewed, s
     done = exports.run(export.pk)
     assert done.state == "done"
     assert len(set(default_storage.listdir("exports")[1]) - files) == 1
+
+
+def test_reviewer_downloads_own_scorecard_pdf_and_others_cannot(client, reviewed):
+    reviewer, outsider = reviewed["reviewers"][0], reviewed["reviewers"][2]
+    url = reverse("review_scorecard", args=[reviewed["alpha"].pk])
+    client.force_login(reviewer)
+    response = client.get(url)
+    assert response["Content-Type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    assert "Scorecard: Alpha proposal" in text and "4 / 5" in text and "fine" in text
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
