@@ -665,22 +665,11 @@ def staff_export_download(request: HttpRequest, slug: str, export_id: int) -> Ht
         obj=rfp,
         details={"export": export.pk, "kind": export.kind},
     )
-    from django.core.files.storage import default_storage
-    from django.http import FileResponse
+    from rfp_portal.files import serve_attachment
 
-    filename = f"{rfp.slug}-{export.kind}.{exports.EXTENSIONS[export.kind]}"
-    if hasattr(default_storage, "bucket_name"):
-        return redirect(
-            default_storage.url(
-                export.file.name,
-                parameters={"ResponseContentDisposition": f'attachment; filename="{filename}"'},
-            )
-        )
-    response = FileResponse(
-        default_storage.open(export.file.name, "rb"), as_attachment=True, filename=filename
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    suffix = exports.EXTENSIONS[export.kind]
+    content_type = {"pdf": "application/pdf", "csv": "text/csv", "zip": "application/zip"}[suffix]
+    return serve_attachment(export.file.name, f"{rfp.slug}-{export.kind}.{suffix}", content_type)
 
 
 @permissions.reviewer_required

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,6 +15,7 @@ from proposals.forms import ProposalDraftForm, StartProposalForm
 from proposals.models import Feature, Milestone
 from proposals.uploads import limit_upload_size
 from rfp_portal import deadlines, permissions
+from rfp_portal.files import serve_attachment
 
 
 def _milestones(rfp) -> list[Milestone]:
@@ -290,31 +290,6 @@ def version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     )
 
 
-def _attachment(name: str, filename: str) -> HttpResponse:
-    """Serve a stored upload as a download, never inline."""
-    if not name or not default_storage.exists(name):
-        raise Http404
-    if hasattr(default_storage, "bucket_name"):
-        # S3: a short-lived signed URL that forces download.
-        url = default_storage.url(
-            name,
-            parameters={
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
-                "ResponseContentType": "application/pdf",
-            },
-        )
-        return redirect(url)
-    response = FileResponse(
-        default_storage.open(name, "rb"),
-        as_attachment=True,
-        filename=filename,
-        content_type="application/pdf",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 def _safe_filename(text: str) -> str:
     keep = "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
     return (keep.strip("-.") or "proposal")[:80] + ("" if keep.endswith(".pdf") else ".pdf")
@@ -323,13 +298,17 @@ def _safe_filename(text: str) -> str:
 @login_required
 def draft_document(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = selectors.team_proposal(request, pk)
-    return _attachment(proposal.document.name, _safe_filename(proposal.document_name))
+    return serve_attachment(
+        proposal.document.name, _safe_filename(proposal.document_name), "application/pdf"
+    )
 
 
 @login_required
 def version_document(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     version = selectors.readable_version(request, pk, number)
-    return _attachment(version.document.name, _safe_filename(version.document_name))
+    return serve_attachment(
+        version.document.name, _safe_filename(version.document_name), "application/pdf"
+    )
 
 
 @login_required
