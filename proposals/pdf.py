@@ -72,7 +72,6 @@ def inspect_pdf(stream: IO[bytes], *, max_bytes: int) -> PDFInfo:
     stream.seek(0)
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(stream, strict=False)
@@ -86,10 +85,8 @@ def inspect_pdf(stream: IO[bytes], *, max_bytes: int) -> PDFInfo:
             page.mediabox  # noqa: B018
     except PDFRejected:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        log.info("PDF rejected as malformed: %s", exc)
-        raise PDFRejected(_("The PDF could not be read; it seems to be damaged.")) from exc
-    except RecursionError as exc:
+    except Exception as exc:  # any failure to parse a hostile file means "damaged"
+        log.info("PDF rejected as malformed: %s: %s", type(exc).__name__, exc)
         raise PDFRejected(_("The PDF could not be read; it seems to be damaged.")) from exc
     if pages == 0:
         raise PDFRejected(_("The PDF has no pages."))

@@ -79,8 +79,9 @@ class AuditEvent(models.Model):
     Append-only: rfp_portal.audit.record() is the only writer, and nothing updates or deletes.
     """
 
+    # PROTECT: deleting someone would rewrite their events; deactivate accounts instead.
     actor = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_label = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=64, db_index=True)

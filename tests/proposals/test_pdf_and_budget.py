@@ -4,7 +4,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proposals import budget, pdf
@@ -100,3 +100,50 @@ def test_random_bytes_are_never_accepted_as_pdf_unless_they_parse(data):
     except pdf.PDFRejected:
         return
     assert data.find(b"%PDF-") != -1 and info.pages >= 1
+
+
+class CountingStream(io.BytesIO):
+    """A file that remembers how many bytes were read from it."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size=-1):
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
+
+
+VALID = make_pdf(2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=len(VALID) - 1), st.integers(0, 255)),
+        max_size=12,
+    ),
+    st.integers(min_value=0, max_value=len(VALID)),
+)
+def test_mutated_pdfs_never_crash_the_validator(flips, cut):
+    data = bytearray(VALID[: max(cut, 1)] if cut < len(VALID) else VALID)
+    for position, value in flips:
+        if position < len(data):
+            data[position] = value
+    try:
+        info = inspect(bytes(data))
+    except pdf.PDFRejected:
+        return
+    assert b"%PDF-" in bytes(data)[:1024] and info.pages >= 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(min_size=1, max_size=512), st.integers(min_value=1, max_value=4096))
+def test_a_file_over_the_limit_is_refused_without_reading_its_content(prefix, extra):
+    data = prefix + b"\0" * extra
+    limit = len(data) - 1
+    stream = CountingStream(data)
+    with pytest.raises(pdf.PDFRejected, match="largest PDF accepted"):
+        pdf.inspect_pdf(stream, max_bytes=limit)
+    assert stream.bytes_read == 0
