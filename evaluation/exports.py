@@ -16,6 +16,7 @@ from datetime import datetime
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,7 +70,9 @@ def run(export_id: int) -> Export:
     export = Export.objects.select_related("rfp").get(pk=export_id)
     if export.state == Export.State.DONE:
         return export
-    Export.objects.filter(pk=export.pk).update(state=Export.State.RUNNING, progress=1)
+    Export.objects.filter(pk=export.pk).update(
+        state=Export.State.RUNNING, progress=1, attempts=F("attempts") + 1
+    )
     try:
         data, problems = RENDERERS[export.kind](export)
     except Exception as exc:

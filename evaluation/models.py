@@ -213,6 +213,9 @@ class Export(models.Model):
     )
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
+    # How many times a worker started rendering it: more than one means a worker died or the
+    # broker redelivered the task, and the render started over.
+    attempts = models.PositiveSmallIntegerField(default=0)
     message = models.TextField(blank=True)
     problems = models.JSONField(default=list, blank=True)
     file = models.FileField(max_length=300, blank=True)

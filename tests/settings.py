@@ -54,8 +54,11 @@ import hashlib  # noqa: E402
 from rfp_portal.settings import BASE_DIR, DATABASES  # noqa: E402
 
 _checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+# TEST_DATABASE_SUFFIX separates parallel runs inside one checkout (e.g. a benchmark author and
+# the full suite at once).
+_suffix = os.environ.get("TEST_DATABASE_SUFFIX", "")
 DATABASES["default"].setdefault("TEST", {})["NAME"] = (
-    f"test_{DATABASES['default']['NAME']}_{_checkout}"
+    f"test_{DATABASES['default']['NAME']}_{_checkout}{_suffix}"
     if not DATABASES["default"]["ENGINE"].endswith("sqlite3")
     else None
 )

@@ -1,6 +1,5 @@
 """Outbox delivery by a real Celery worker over the local Redis broker."""
 
-import os
 import time
 
 import pytest
@@ -11,66 +10,10 @@ from django.db import transaction
 from rfp_portal import outbox
 from rfp_portal.celery import app
 from rfp_portal.models import OutboxMessage
+from tests.celery.conftest import BROKER, DEAD_BROKER, broker_answers, flush_broker, wait_until
 from tests.conftest import require_or_skip
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
-
-BROKER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-DEAD_BROKER = "redis://127.0.0.1:1/0"
-
-
-def _broker_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-def _reset_pool():
-    # The producer pool was built for the previous broker URL; a new one is built on next use.
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
-    # kombu keeps producer pools per connection in a global registry; drop the stale ones.
-    from kombu import pools
-
-    pools.reset()
-
-
-@pytest.fixture
-def broker_conf():
-    saved = {key: app.conf.get(key) for key in ("broker_url", "task_always_eager")}
-
-    def use(url):
-        app.conf.update(broker_url=url, task_always_eager=False)
-        _reset_pool()
-
-    yield use
-    app.conf.update(saved)
-    _reset_pool()
-
-
-@pytest.fixture
-def worker(broker_conf):
-    if not _broker_answers(BROKER):
-        require_or_skip(f"Redis does not answer at {BROKER}")
-    broker_conf(BROKER)
-    with app.connection_for_write() as conn:
-        conn.default_channel.client.flushdb()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield app
-
-
-def wait_until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_worker_delivers_queued_mail_once_after_commit(worker):
@@ -142,7 +85,7 @@ def test_submit_while_the_broker_is_down_succeeds_and_the_receipt_goes_out_later
     from rfp_portal.tasks import sweep_outbox
     from tests.proposals.conftest import complete_answers, pdf_upload
 
-    if not _broker_answers(BROKER):
+    if not broker_answers(BROKER):
         require_or_skip(f"Redis does not answer at {BROKER}")
     broker_conf(DEAD_BROKER)
     proposal = submission.start_proposal(rfp=open_rfp, user=proposer, title="P", now=timezone.now())
@@ -163,11 +106,42 @@ def test_submit_while_the_broker_is_down_succeeds_and_the_receipt_goes_out_later
     assert receipt.state == "queued" and mail.outbox == []
 
     broker_conf(BROKER)  # the broker is back; beat's sweeper runs on a real worker
-    with app.connection_for_write() as conn:
-        conn.default_channel.client.flushdb()
+    flush_broker()
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         sweep_outbox.delay()
         assert wait_until(lambda: OutboxMessage.objects.get(pk=receipt.pk).state == "sent")
         sweep_outbox.delay()
         time.sleep(1)
     assert [m.subject for m in mail.outbox].count(receipt.subject) == 1
+
+
+def test_a_submit_has_its_receipt_pdf_rendered_and_stored_by_the_worker(worker, open_rfp, proposer):
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+    from pypdf import PdfReader
+
+    from proposals import receipts, submission
+    from tests.proposals.conftest import complete_answers, pdf_upload
+
+    proposal = submission.start_proposal(rfp=open_rfp, user=proposer, title="P", now=timezone.now())
+    proposal = submission.save_draft(
+        proposal=proposal,
+        user=proposer,
+        title="P",
+        fields=complete_answers(open_rfp),
+        document=pdf_upload(),
+        expected_edit=proposal.edit_count,
+        now=timezone.now(),
+    )
+    version = submission.submit_proposal(
+        proposal=proposal, user=proposer, expected_edit=proposal.edit_count, now=timezone.now()
+    ).version
+    name = receipts.receipt_pdf_name(version)
+    assert wait_until(lambda: default_storage.exists(name), timeout=30)
+    text = PdfReader(default_storage.open(name, "rb")).pages[0].extract_text()
+    assert version.receipt_code in text
+    assert wait_until(
+        lambda: OutboxMessage.objects.filter(
+            idempotency_key=f"receipt:{version.pk}:{proposer.pk}", state="sent"
+        ).exists()
+    )
