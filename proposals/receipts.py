@@ -1,17 +1,79 @@
-"""Public receipt verification: does a code (and optionally a file) match a timely submission?
+"""Receipts: the stored receipt PDF, and public verification.
 
-It answers only that, the RFP's title and the receipt time: never the proposal or the team.
+The receipt PDF is rendered once, by a worker right after the submit commits, and stored through
+the default storage; the download view serves the stored file (rendering it then if the worker
+has not yet, e.g. while the broker is down). Its content is the version as issued, so one file
+per version is the truth.
+
+Verification answers whether a code (and optionally a file) matches a timely submission, the
+RFP's title and the receipt time: never the proposal or the team.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
 from proposals import pdf
 from proposals.models import SubmissionVersion
 from rfp_portal import deadlines
+
+logger = logging.getLogger(__name__)
+
+
+def receipt_pdf_name(version: SubmissionVersion) -> str:
+    return f"receipts/{version.proposal.rfp.slug}/receipt-{version.receipt_code}.pdf"
+
+
+def render_receipt_pdf(version: SubmissionVersion) -> bytes:
+    from rfp_portal.pdf import render_pdf
+
+    return render_pdf(
+        "proposals/receipt_pdf.html",
+        {
+            "version": version,
+            "proposal": version.proposal,
+            "rfp": version.proposal.rfp,
+            "received_aoe": deadlines.format_in_zone(version.received_at, "AoE").text,
+            "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text,
+        },
+    )
+
+
+def store_receipt_pdf(version_id: int) -> str:
+    """Render and store the version's receipt PDF unless it is stored; returns its name.
+
+    Idempotent and safe to run twice at once: the version row is locked (not changed) while the
+    file is written, so one file results.
+    """
+    version = SubmissionVersion.objects.select_related("proposal__rfp").get(pk=version_id)
+    name = receipt_pdf_name(version)
+    if default_storage.exists(name):
+        return name
+    data = render_receipt_pdf(version)
+    with transaction.atomic():
+        SubmissionVersion.objects.select_for_update().filter(pk=version.pk).exists()
+        if not default_storage.exists(name):
+            saved = default_storage.save(name, ContentFile(data))
+            if saved != name:  # the storage renamed it: never serve a second copy
+                default_storage.delete(saved)
+                raise RuntimeError(f"receipt stored under an unexpected name: {saved}")
+    return name
+
+
+def enqueue_receipt_pdf(version_id: int) -> None:
+    from proposals.tasks import render_receipt
+
+    try:
+        render_receipt.delay(version_id)
+    except Exception:  # broker down: the download view renders it on first use instead
+        logger.warning("receipt PDF for version %s not queued; it renders on download", version_id)
 
 
 @dataclass(frozen=True)

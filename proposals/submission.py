@@ -356,6 +356,9 @@ def submit_proposal(
         template="proposals/email/receipt",
         context={"version": version},
     )
+    from proposals import receipts
+
+    transaction.on_commit(lambda: receipts.enqueue_receipt_pdf(version.pk))
     return SubmitResult(version, created=True)
 
 

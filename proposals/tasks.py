@@ -12,6 +12,14 @@ def open_due_rfps() -> list[str]:
     return [rfp.slug for rfp in submission.open_due_rfps(now=timezone.now())]
 
 
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=3)
+def render_receipt(version_id: int) -> str:
+    """Render and store a submission's receipt PDF; a second run finds it stored."""
+    from proposals import receipts
+
+    return receipts.store_receipt_pdf(version_id)
+
+
 @shared_task(acks_late=True)
 def send_reminders(at: str | None = None) -> int:
     """Due deadline and review reminders; a duplicate run sends nothing more.

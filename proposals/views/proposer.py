@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from proposals import addenda, pdf, selectors, submission
+from proposals import addenda, pdf, receipts, selectors, submission
 from proposals.forms import ProposalDraftForm, StartProposalForm
 from proposals.models import Feature, Milestone
 from proposals.uploads import limit_upload_size
@@ -313,22 +313,9 @@ def version_document(request: HttpRequest, pk: int, number: int) -> HttpResponse
 
 @login_required
 def receipt_pdf(request: HttpRequest, pk: int, number: int) -> HttpResponse:
-    from rfp_portal.pdf import render_pdf
-
     version = selectors.readable_version(request, pk, number)
-    data = render_pdf(
-        "proposals/receipt_pdf.html",
-        {
-            "version": version,
-            "proposal": version.proposal,
-            "rfp": version.proposal.rfp,
-            "received_aoe": deadlines.format_in_zone(version.received_at, "AoE").text,
-            "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text,
-        },
-    )
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="receipt-{version.receipt_code}.pdf"'
-    return response
+    name = receipts.store_receipt_pdf(version.pk)  # stored by the worker; rendered now if not
+    return serve_attachment(name, f"receipt-{version.receipt_code}.pdf", "application/pdf")
 
 
 @login_required

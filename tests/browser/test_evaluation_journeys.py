@@ -10,6 +10,7 @@ from evaluation import services
 from evaluation.models import Assignment, Decision, Review
 from rfp_portal.models import OutboxMessage
 from tests.browser.test_proposal_journeys import sign_in
+from tests.celery.conftest import broker_conf, live_broker, worker  # noqa: F401  (fixtures)
 from tests.conftest import totp_code
 from tests.evaluation.conftest import evaluation_setup, open_now  # noqa: F401  (fixture)
 from tests.factories import UserFactory
@@ -244,19 +245,56 @@ def test_e_staff_rank_decide_publish_and_proposer_reads_debrief(
 
 
 def test_f_staff_start_an_export_follow_it_and_download_it(
-    page, evaluation_setup, staff, password, assert_accessible
+    page, evaluation_setup, staff, password, assert_accessible, worker
 ):
+    """The export runs on a real Celery worker over Redis; the test holds the export's row for a
+    moment, so the page is seen mid-render (progress bar) before the download link appears."""
+    import zipfile
+
+    from django.db import transaction
+
+    from evaluation.models import Export
+    from tests.celery.conftest import wait_until
+
     rfp = evaluation_setup["rfp"]
     open_now(rfp)
     sign_in(page, staff.email, password, code=totp_code())
     page.goto(f"/staff/rfps/{rfp.slug}/evaluation/dashboard/")
     page.get_by_role("link", name=re.compile("Exports")).click()
     assert_accessible(page)
-    page.get_by_role("button", name="Decision report (PDF)").click()
+    page.get_by_role("button", name="All proposals (ZIP of PDFs)").click()
     expect(page.locator(".messages")).to_contain_text("started")
-    link = page.get_by_role("link", name=re.compile("Download"))
+    export = Export.objects.get(rfp=rfp, kind="bundle")
+    assert wait_until(lambda: Export.objects.get(pk=export.pk).state == "running", timeout=30)
+    with transaction.atomic():
+        # The worker's next progress update waits on this lock: the render is mid-way.
+        Export.objects.select_for_update().get(pk=export.pk)
+        page.reload()
+        row = page.locator(f"#export-{export.pk}")
+        expect(row.locator("progress")).to_be_visible()
+        expect(row.get_by_role("link", name=re.compile("Download"))).to_have_count(0)
+        assert_accessible(page)
+    # Released: the worker finishes and htmx polling swaps in the link without a reload.
+    link = page.locator(f"#export-{export.pk}").get_by_role("link", name=re.compile("Download"))
     expect(link).to_be_visible(timeout=30_000)
     assert_accessible(page)
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == f"{rfp.slug}-bundle.zip"
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert len(names) == 2 and all(n.endswith("-summary-and-proposal.pdf") for n in names)
+
+
+def test_g_staff_download_the_decision_report(
+    page, evaluation_setup, staff, password, assert_accessible
+):
+    rfp = evaluation_setup["rfp"]
+    open_now(rfp)
+    sign_in(page, staff.email, password, code=totp_code())
+    page.goto(f"/staff/rfps/{rfp.slug}/evaluation/exports/")
+    page.get_by_role("button", name="Decision report (PDF)").click()
+    link = page.get_by_role("link", name=re.compile("Download"))
+    expect(link).to_be_visible(timeout=30_000)
     with page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename == f"{rfp.slug}-report.pdf"

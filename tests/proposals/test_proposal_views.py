@@ -80,7 +80,8 @@ def test_full_journey_over_http_save_submit_receipt_pdf(client, started):
 
     from pypdf import PdfReader
 
-    text = PdfReader(BytesIO(pdf_response.content)).pages[0].extract_text()
+    assert pdf_response["Content-Disposition"].startswith("attachment")
+    text = PdfReader(BytesIO(b"".join(pdf_response.streaming_content))).pages[0].extract_text()
     assert version.receipt_code in text and version.document_sha256[:16] in text
     download = client.get(reverse("version_document", args=[started.pk, 1]))
     assert download["Content-Disposition"].startswith("attachment")

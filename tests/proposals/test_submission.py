@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
@@ -41,6 +42,26 @@ def test_submit_freezes_version_with_digests_receipt_audit_and_mail(
     assert AuditEvent.objects.filter(action="proposal.submitted", object_id=str(draft.pk)).exists()
     assert OutboxMessage.objects.filter(idempotency_key__startswith="receipt:").count() == 1
     assert version.receipt_code in mail.outbox[0].body
+    # The receipt PDF was rendered by the task queued on commit and stored.
+    assert default_storage.exists(receipts.receipt_pdf_name(version))
+
+
+def test_the_receipt_pdf_is_stored_once_and_names_the_version(draft, proposer):
+    from pypdf import PdfReader
+
+    version = submit(draft, proposer).version
+    name = receipts.receipt_pdf_name(version)
+    assert not default_storage.exists(name)  # on_commit did not run in this test
+    assert receipts.store_receipt_pdf(version.pk) == name
+    stored = default_storage.open(name, "rb").read()
+    assert receipts.store_receipt_pdf(version.pk) == name  # a second run renders nothing new
+    assert default_storage.open(name, "rb").read() == stored
+    _dirs, files = default_storage.listdir(f"receipts/{draft.rfp.slug}")
+    assert [f for f in files if version.receipt_code in f] == [
+        f"receipt-{version.receipt_code}.pdf"
+    ]
+    text = PdfReader(default_storage.open(name, "rb")).pages[0].extract_text()
+    assert version.receipt_code in text and version.document_sha256[:16] in text
 
 
 def test_fields_digest_is_sha256_of_canonical_json(draft, proposer):
