@@ -7,6 +7,7 @@ same numbers are in the dashboard's tables.
 
 from __future__ import annotations
 
+import textwrap
 from decimal import Decimal
 
 from django.utils.html import escape
@@ -33,24 +34,42 @@ def _svg(width: int, height: int, title: str, desc: str, body: str, ident: str) 
     )
 
 
+def _label_lines(text: str, width: int, max_lines: int = 2) -> list[str]:
+    """Wrap a label to at most max_lines of about width characters, ending in … if cut."""
+    lines = textwrap.wrap(text, width) or [""]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: width - 1].rstrip() + "…"
+    return lines
+
+
+def _label(text: str, x: float, y: float, anchor: str, width: int, *, bold=False) -> str:
+    """An SVG text label wrapped onto lines (centred on y), with the whole text as its title."""
+    lines = _label_lines(text, width)
+    first = y - (len(lines) - 1) * 7
+    spans = "".join(
+        f'<tspan x="{x}" y="{first + i * 14}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    weight = ' font-weight="bold"' if bold else ""
+    return (
+        f'<text text-anchor="{anchor}" font-size="12"{weight} fill="#1b1f24">'
+        f"<title>{escape(text)}</title>{spans}</text>"
+    )
+
+
 def heat_map(rows: list[tuple[str, list[Decimal | None]]], columns: list[str], *, scale_max=5):
     """Proposals (rows) by criteria (columns), each cell the mean score, written inside."""
-    label_width, cell_w, cell_h, head = 230, 150, 30, 40
+    label_width, cell_w, cell_h, head = 230, 150, 34, 44
     width = label_width + cell_w * len(columns)
     height = head + cell_h * len(rows) + 4
     parts = []
     for index, column in enumerate(columns):
         x = label_width + index * cell_w + cell_w / 2
-        parts.append(
-            f'<text x="{x}" y="{head - 12}" text-anchor="middle" font-size="12" '
-            f'font-weight="bold" fill="#1b1f24">{escape(column[:22])}</text>'
-        )
+        parts.append(_label(column, x, head - 18, "middle", 20, bold=True))
     for r, (name, values) in enumerate(rows):
         y = head + r * cell_h
-        parts.append(
-            f'<text x="{label_width - 8}" y="{y + cell_h / 2 + 4}" text-anchor="end" '
-            f'font-size="12" fill="#1b1f24">{escape(name[:30])}</text>'
-        )
+        parts.append(_label(name, label_width - 8, y + cell_h / 2 + 4, "end", 32))
         for c, value in enumerate(values):
             x = label_width + c * cell_w
             if value is None:
