@@ -58,3 +58,35 @@ class RequestTimeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.received_at = timezone.now()
         return self.get_response(request)
+
+
+# Powerful browser features the portal never uses are switched off for every page; WebAuthn
+# (security keys, passkeys) stays allowed for the portal's own origin.
+PERMISSIONS_POLICY = ", ".join(
+    [
+        "accelerometer=()",
+        "camera=()",
+        "display-capture=()",
+        "geolocation=()",
+        "gyroscope=()",
+        "magnetometer=()",
+        "microphone=()",
+        "midi=()",
+        "payment=()",
+        "usb=()",
+        "publickey-credentials-create=(self)",
+        "publickey-credentials-get=(self)",
+    ]
+)
+
+
+class PermissionsPolicyMiddleware:
+    """Sets Permissions-Policy on every response (pages, downloads, the admin)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response

@@ -7,7 +7,9 @@ from urllib.parse import urlsplit
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
-STATIC_PREFIX = "portal-static:"
+# A scheme of letters only: ManifestStaticFilesStorage (collectstatic in production) leaves such
+# URLs in static/css/pdf.css alone instead of failing on them.
+STATIC_PREFIX = "portalstatic:"
 
 
 class FetchRefused(ValueError):
@@ -36,7 +38,7 @@ def _static_bytes(url: str) -> tuple[bytes, str]:
 
 
 def static_only_fetcher():
-    """WeasyPrint's URL fetcher: only portal-static:<path> of the app's own static files.
+    """WeasyPrint's URL fetcher: only portalstatic:<path> of the app's own static files.
 
     Anything else (http, file, data from user content) is refused, so no document can make the
     renderer read the disk or the network.

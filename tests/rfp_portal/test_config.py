@@ -139,3 +139,68 @@ def test_email_url_configures_smtp_and_default_is_files(tmp_path):
     assert smtp["BACKEND"].endswith("smtp.EmailBackend")
     assert smtp["OPTIONS"]["host"] == "mail.example.org"
     assert smtp["OPTIONS"]["use_tls"] is True
+
+
+HEADER_PROBE = """
+import json
+from django.test import Client
+client = Client()
+out = {}
+for path in ("/accounts/login/", "/admin/login/", "/static/css/site.css"):
+    r = client.get(path, secure=True, HTTP_HOST="rfp.example.org")
+    out[path] = {
+        "status": r.status_code,
+        "headers": dict(r.headers),
+        "cookies": {k: {"secure": v["secure"], "httponly": v["httponly"], "samesite": v["samesite"]}
+                    for k, v in r.cookies.items()},
+    }
+r = client.get("/accounts/login/", HTTP_HOST="rfp.example.org")
+out["plain-http"] = {"status": r.status_code, "location": r.headers.get("Location", "")}
+print("PROBE" + json.dumps(out))
+"""
+
+
+@pytest.mark.django_db
+def test_production_responses_carry_the_security_headers_and_secure_cookies(tmp_path):
+    """In the production profile every response (pages, the admin, static files) has HSTS, a
+    strict CSP, frame-ancestors and X-Frame-Options, Referrer-Policy, Permissions-Policy; cookies
+    are Secure; plain HTTP is redirected to HTTPS."""
+    import json
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {
+        **PRODUCTION_ENV,
+        "VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "BEHIND_TLS_PROXY": "0",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    if connection.vendor != "postgresql":
+        pytest.skip("the production profile needs PostgreSQL")
+    collected = _manage(["collectstatic", "--noinput", "-v0"], env)
+    assert collected.returncode == 0, collected.stderr
+    result = _manage(["shell", "-c", HEADER_PROBE], env)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.split("PROBE", 1)[1])
+    for path in ("/accounts/login/", "/admin/login/", "/static/css/site.css"):
+        headers = out[path]["headers"]
+        assert out[path]["status"] in (200, 302), (path, out[path]["status"])
+        assert headers["Strict-Transport-Security"].startswith("max-age=31536000"), path
+        assert "includeSubDomains" in headers["Strict-Transport-Security"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "camera=()" in headers["Permissions-Policy"]
+        assert "publickey-credentials-get=(self)" in headers["Permissions-Policy"]
+        if path != "/static/css/site.css":
+            csp = headers["Content-Security-Policy"]
+            script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+            assert "'unsafe-inline'" not in script_src, script_src
+            assert "frame-ancestors 'none'" in csp
+            assert headers["X-Frame-Options"] == "DENY"
+    cookies = out["/accounts/login/"]["cookies"]
+    assert cookies, "the sign-in page sets the CSRF cookie"
+    assert all(c["secure"] for c in cookies.values()), cookies
+    assert out["plain-http"]["status"] == 301
+    assert out["plain-http"]["location"].startswith("https://rfp.example.org/")
