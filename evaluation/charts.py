@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from decimal import Decimal
 
+from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -76,7 +77,7 @@ def heat_map(rows: list[tuple[str, list[Decimal | None]]], columns: list[str], *
                 fill, ink, text = "#ffffff", "#4f5b66", "—"
             else:
                 fill, ink = _fill(float(value) / scale_max)
-                text = f"{value:.2f}"
+                text = formats.number_format(f"{value:.2f}", 2)
             parts.append(
                 f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" '
                 f'fill="{fill}" stroke="#c9d1d9"/>'

@@ -228,3 +228,20 @@ def test_pages_render_in_spanish(client):
     assert "Qué debe contener una propuesta" in detail
     assert "Requests for Proposals" not in body
     assert '<html lang="en">' in english and "Requests for Proposals" in english
+
+
+def test_numbers_and_amounts_follow_the_locale():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from evaluation import charts
+    from rfp_portal.templatetags.portal import fraction, money, points
+
+    with translation.override("en"):
+        assert money("31350.5", "USD") == "USD 31,350.50"
+        assert fraction(Fraction(10, 3)) == "3.33" and points(Fraction(2, 3)) == "3.33"
+        assert ">3.33<" in charts.heat_map([("A", [Decimal("3.333")])], ["Cost"])
+    with translation.override("es"):
+        assert money("31350.5", "USD").replace("\xa0", " ") == "USD 31 350,50"
+        assert fraction(Fraction(10, 3)) == "3,33" and points(Fraction(2, 3)) == "3,33"
+        assert ">3,33<" in charts.heat_map([("A", [Decimal("3.333")])], ["Cost"])

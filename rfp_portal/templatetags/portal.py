@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 
 from rfp_portal import deadlines
@@ -90,10 +90,10 @@ def get_item(mapping, key):
 
 @register.filter
 def fraction(value, places: int = 2) -> str:
-    """An exact Fraction (scores) written as a decimal number."""
+    """An exact Fraction (scores) written as a decimal number in the reader's locale."""
     if value is None:
         return "—"
-    return f"{float(value):.{int(places)}f}"
+    return formats.number_format(f"{float(value):.{int(places)}f}", int(places))
 
 
 @register.filter
@@ -101,4 +101,4 @@ def points(value, scale_max: int = 5) -> str:
     """A 0..1 overall written as points on a scale ("3.50")."""
     if value is None:
         return "—"
-    return f"{float(value) * int(scale_max):.2f}"
+    return formats.number_format(f"{float(value) * int(scale_max):.2f}", 2)
