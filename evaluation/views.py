@@ -34,6 +34,7 @@ from proposals import selectors as proposal_selectors
 from proposals import submission
 from proposals.models import Feature, Proposal
 from rfp_portal import audit, deadlines, permissions
+from rfp_portal.adapters import return_here_after_sign_in
 
 
 @permissions.reviewer_required
@@ -199,6 +200,7 @@ def reviewer_invitation(request: HttpRequest, token: str) -> HttpResponse:
             _("Sign in (or create an account with %(email)s) to join the reviewers of “%(title)s”.")
             % {"email": invitation.email, "title": invitation.rfp.title},
         )
+        return_here_after_sign_in(request)
         return redirect_to_login(request.get_full_path())
     if request.method == "POST":
         try:

@@ -7,11 +7,36 @@ import uuid
 from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.mail import EmailMultiAlternatives
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from rfp_portal import outbox, permissions
 
+RETURN_KEY = "return_after_sign_in"
+
+
+def return_here_after_sign_in(request) -> None:
+    """Remember this page (an invitation link) for after sign-in, including a sign-up whose
+    e-mail verification ends the anonymous visit's `next` parameter."""
+    request.session[RETURN_KEY] = request.get_full_path()
+
 
 class AccountAdapter(DefaultAccountAdapter):
+    @staticmethod
+    def _remembered(request) -> str | None:
+        remembered = request.session.pop(RETURN_KEY, None)
+        if remembered and url_has_allowed_host_and_scheme(
+            remembered, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return remembered
+        return None
+
+    def get_login_redirect_url(self, request):
+        return self._remembered(request) or super().get_login_redirect_url(request)
+
+    def get_signup_redirect_url(self, request):
+        # Also reached when the verification link of a new account signs its owner in.
+        return self._remembered(request) or super().get_signup_redirect_url(request)
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         from allauth.core import context as allauth_context
 

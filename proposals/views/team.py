@@ -13,6 +13,7 @@ from proposals import selectors
 from proposals import team as team_service
 from proposals.forms import InviteForm
 from rfp_portal import permissions
+from rfp_portal.adapters import return_here_after_sign_in
 
 
 @login_required
@@ -89,6 +90,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             _("Sign in (or create an account with %(email)s) to join the proposal “%(title)s”.")
             % {"email": invitation.email, "title": invitation.proposal.title},
         )
+        return_here_after_sign_in(request)
         return redirect_to_login(request.get_full_path())
     if request.method == "POST":
         try:

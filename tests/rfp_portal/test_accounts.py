@@ -130,3 +130,51 @@ def test_profile_rejects_unknown_time_zone_and_keeps_the_rest(client, proposer):
     assert response.status_code == 302
     proposer.refresh_from_db()
     assert (proposer.full_name, proposer.time_zone) == ("Changed", "Europe/Berlin")
+
+
+@pytest.mark.parametrize("kind", ["reviewer", "co-author"])
+def test_a_newcomer_invited_by_mail_signs_up_verifies_and_lands_back_on_the_invitation(
+    client, django_capture_on_commit_callbacks, open_rfp, staff, proposer, kind
+):
+    """Following an invitation without an account: sign up from the sign-in page, follow the
+    verification link, and the invitation is the next page (no need to find the link again)."""
+    from django.utils import timezone
+
+    from evaluation import services as evaluation_services
+    from proposals import submission, team
+
+    email = "newcomer@uni.example.edu"
+    if kind == "reviewer":
+        evaluation_services.invite_reviewer(
+            rfp=open_rfp, email=email, staff_user=staff, now=timezone.now()
+        )
+        pattern = r"https?://\S+/reviewers/join/\S+/"
+    else:
+        proposal = submission.start_proposal(
+            rfp=open_rfp, user=proposer, title="Ours", now=timezone.now()
+        )
+        team.invite(proposal=proposal, owner=proposer, email=email, now=timezone.now())
+        pattern = r"https?://\S+/invitations/\S+/"
+    body = OutboxMessage.objects.get(to=email).body_text
+    invitation = "/" + re.search(pattern, body).group(0).split("://", 1)[1].split("/", 1)[1]
+
+    response = client.get(invitation)
+    assert response.status_code == 302 and response.url.startswith(reverse("account_login"))
+    login_page = client.get(response.url).content.decode()
+    signup_link = re.search(r'href="(/accounts/signup/[^"]*)"', login_page).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            signup_link.replace("&amp;", "&"),
+            {
+                "email": email,
+                "password1": NEW_PASSWORD,
+                "password2": NEW_PASSWORD,
+                "full_name": "New Comer",
+                "organisation": "Uni",
+            },
+        )
+    confirm = LINK.search(OutboxMessage.objects.filter(to=email).latest("pk").body_text).group(0)
+    response = client.post("/" + confirm.split("://", 1)[1].split("/", 1)[1])
+    assert response.status_code == 302
+    assert response.url == invitation
+    assert client.get(response.url).status_code == 200
