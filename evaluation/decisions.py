@@ -133,6 +133,8 @@ def _mail_teams(rfp: RFP, proposals, *, key: str, template: str, extra: dict) ->
 @transaction.atomic
 def send_preliminary(*, rfp: RFP, staff_user, message: str, now: datetime, request=None) -> int:
     """A preliminary status to every team (e.g. "evaluation takes longer"), once."""
+    if permissions.is_sealed(rfp):
+        raise DecisionError(_("Proposals are still sealed."))
     release = DecisionRelease.objects.select_for_update().get(pk=release_of(rfp).pk)
     if release.preliminary_sent_at is not None:
         raise DecisionError(_("The preliminary status has already been sent."))
@@ -168,6 +170,9 @@ class PublishResult:
 
 @transaction.atomic
 def publish_decisions(*, rfp: RFP, staff_user, now: datetime, request=None) -> PublishResult:
+    # Sealed: nothing to decide yet, and the refusal below would name sealed proposals.
+    if permissions.is_sealed(rfp):
+        raise DecisionError(_("Proposals are still sealed."))
     release = DecisionRelease.objects.select_for_update().get(pk=release_of(rfp).pk)
     if release.published_at is not None:
         return PublishResult(published=False, mails=0)

@@ -82,6 +82,7 @@ def evaluate_decided_rfp(rfp: RFP, *, staff: User, reviewers: list[User]) -> Non
         proposals.append(proposal)
     opened_at = rfp.deadline_instant
     submission.open_due_rfps(now=opened_at)
+    rfp.refresh_from_db()
     # Reloaded: the objects above still carry the RFP as it was before opening.
     proposals = [Proposal.objects.select_related("rfp").get(pk=p.pk) for p in proposals]
     for reviewer in reviewers:

@@ -346,6 +346,10 @@ class Proposal(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("proposal_edit", kwargs={"pk": self.pk})
 
+    def audit_label(self) -> str:
+        """The audit trail's name for it: never the title (sealed until the RFP is opened)."""
+        return f"Proposal #{self.pk} ({self.rfp.slug})"
+
 
 class ProposalMember(models.Model):
     """Someone on a proposal's team: the owner or a co-author who accepted an invitation."""

@@ -119,6 +119,22 @@ def team_proposal(request, pk: int):
     return proposal
 
 
+def team_version(request, pk: int, number: int):
+    """A submission version of one of the requester's team's proposals, or 404 (audited).
+
+    For what only the team gets, such as the receipt: evaluators read versions, not receipts.
+    """
+    proposal = team_proposal(request, pk)
+    version = (
+        proposal.versions.select_related("proposal__rfp", "submitted_by")
+        .filter(number=number)
+        .first()
+    )
+    if version is None:
+        raise Http404
+    return version
+
+
 def readable_version(request, pk: int, number: int):
     """A submission version the requester may read (team; staff once opened), or 404.
 

@@ -18,6 +18,13 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def object_label(obj: models.Model) -> str:
+    """How the trail names an object: its audit_label() if it has one (a proposal's title is
+    sealed content, and an event can never be edited once the proposal is opened), else str()."""
+    label = getattr(obj, "audit_label", None)
+    return label() if callable(label) else str(obj)
+
+
 def record(
     *,
     action: str,
@@ -38,7 +45,7 @@ def record(
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_label=str(obj)[:300] if obj is not None else "",
+        object_label=object_label(obj)[:300] if obj is not None else "",
         ip_address=client_ip(request),
         details=details or {},
         at=at or timezone.now(),

@@ -127,4 +127,5 @@ class OutboxMessage(models.Model):
         indexes = [models.Index(fields=["state", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.to}: {self.subject} ({self.state})"
+        # Not the subject: it can name a sealed proposal (the admin shows this string).
+        return f"{self.to}: {self.template or 'mail'} ({self.state})"

@@ -161,6 +161,11 @@ def can_edit_proposal(user: AnyUser, proposal: Proposal) -> bool:
     return is_on_team(user, proposal)
 
 
+def can_start_proposal(user: AnyUser) -> bool:
+    """Proposals are started by proposers (reviewers and staff act on them, never bid)."""
+    return has_role(user, Role.PROPOSER)
+
+
 def is_proposal_owner(user: AnyUser, proposal: Proposal) -> bool:
     return team_role(user, proposal) == "owner"
 

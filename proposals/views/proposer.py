@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -45,6 +46,8 @@ def my_proposals(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def start(request: HttpRequest, slug: str) -> HttpResponse:
+    if not permissions.can_start_proposal(request.user):
+        raise PermissionDenied
     rfp = selectors.rfp_for_page(request.user, slug)
     form = StartProposalForm(request.POST)
     if not form.is_valid():
@@ -313,17 +316,16 @@ def version_document(request: HttpRequest, pk: int, number: int) -> HttpResponse
 
 @login_required
 def receipt_pdf(request: HttpRequest, pk: int, number: int) -> HttpResponse:
-    version = selectors.readable_version(request, pk, number)
+    version = selectors.team_version(request, pk, number)  # the receipt is the team's
     name = receipts.store_receipt_pdf(version.pk)  # stored by the worker; rendered now if not
     return serve_attachment(name, f"receipt-{version.receipt_code}.pdf", "application/pdf")
 
 
 @login_required
+@require_POST
 def acknowledge_addendum(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     rfp = selectors.rfp_for_page(request.user, slug)
     addendum = get_object_or_404(rfp.addenda, number=number)
-    if request.method != "POST":
-        raise Http404
     addenda.acknowledge(
         addendum=addendum, user=request.user, now=request.received_at, request=request
     )
