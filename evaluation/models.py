@@ -83,6 +83,14 @@ class Assignment(models.Model):
     def active(self) -> bool:
         return self.removed_at is None
 
+    @property
+    def proposal_label(self) -> str:
+        """How the reviewer sees the proposal named: its title only after declaring no conflict
+        (rule 5: no content before that, and none at all with a conflict)."""
+        if self.conflict == self.Conflict.NONE:
+            return self.proposal.title
+        return _("Proposal #%(id)s") % {"id": self.proposal_id}
+
 
 class Review(models.Model):
     class State(models.TextChoices):

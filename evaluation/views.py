@@ -92,7 +92,13 @@ def conflict(request: HttpRequest, proposal_id: int) -> HttpResponse:
     return render(
         request,
         "evaluation/conflict.html",
-        {"proposal": proposal, "rfp": proposal.rfp, "team": team, "form": form},
+        {
+            "assignment": assignment,
+            "proposal": proposal,
+            "rfp": proposal.rfp,
+            "team": team,
+            "form": form,
+        },
         status=400 if form.errors else 200,
     )
 

@@ -94,12 +94,16 @@ def test_c_reviewer_declares_scores_draft_then_submits_second_declares_conflict(
     open_now(s["rfp"])
     sign_in(page, first.email, password, code=totp_code())
     page.get_by_role("link", name="Reviews").click()
-    page.get_by_role("link", name="Alpha proposal").click()
+    # Before declaring, the proposal is a number: no title, no content (rule 5).
+    expect(page.locator("main")).not_to_contain_text("Alpha proposal")
+    page.get_by_role("link", name=f"Proposal #{s['alpha'].pk}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Conflict of interest")
+    expect(page.locator("main")).not_to_contain_text("Alpha proposal")
     assert_accessible(page)
     page.get_by_label("No conflict").check()
     page.get_by_role("button", name="Declare").click()
     expect(page.locator(".review-proposal")).to_contain_text("ten years of Python packaging")
+    expect(page.locator("main")).to_contain_text("Alpha proposal")
     assert_accessible(page)
     form = page.locator(".review-form")
     form.get_by_role("group", name="Experience and competency").get_by_label(

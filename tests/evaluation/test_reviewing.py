@@ -45,7 +45,9 @@ def test_content_only_after_declaring_no_conflict(client, evaluation_setup, staf
     open_now(s["rfp"])
     client.force_login(reviewer)
     queue = client.get(reverse("reviewer_home")).content.decode()
-    assert "Alpha proposal" in queue and "Beta proposal" not in queue
+    # Listed by number until declared: the title is content too.
+    assert f"Proposal #{s['alpha'].pk}" in queue
+    assert "Alpha proposal" not in queue and "Beta proposal" not in queue
     # Before declaring: the review page sends to the declaration; the PDF is refused.
     assert client.get(reverse("review", args=[s["alpha"].pk])).url == reverse(
         "review_conflict", args=[s["alpha"].pk]
@@ -54,7 +56,9 @@ def test_content_only_after_declaring_no_conflict(client, evaluation_setup, staf
     conflict_page = client.get(reverse("review_conflict", args=[s["alpha"].pk])).content.decode()
     assert "Alpha" in conflict_page  # the team is shown, to judge the conflict
     assert "ten years of Python packaging" not in conflict_page  # but no content
+    assert "Alpha proposal" not in conflict_page
     client.post(reverse("review_conflict", args=[s["alpha"].pk]), {"decision": "none"})
+    assert "Alpha proposal" in client.get(reverse("reviewer_home")).content.decode()
     page = client.get(reverse("review", args=[s["alpha"].pk])).content.decode()
     assert "ten years of Python packaging" in page
     assert client.get(reverse("version_document", args=[s["alpha"].pk, 1])).status_code == 200
