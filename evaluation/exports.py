@@ -70,6 +70,14 @@ def run(export_id: int) -> Export:
     export = Export.objects.select_related("rfp").get(pk=export_id)
     if export.state == Export.State.DONE:
         return export
+    if permissions.is_sealed(export.rfp):  # however it was queued, a sealed RFP exports nothing
+        Export.objects.filter(pk=export.pk).update(
+            state=Export.State.FAILED,
+            message=_("Proposals are sealed until the deadline; nothing can be exported."),
+            finished_at=timezone.now(),
+        )
+        export.refresh_from_db()
+        return export
     Export.objects.filter(pk=export.pk).update(
         state=Export.State.RUNNING, progress=1, attempts=F("attempts") + 1
     )

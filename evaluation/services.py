@@ -92,6 +92,11 @@ def accept_reviewer_invitation(*, invitation: ReviewerInvitation, user, now, req
     member, _new = PoolMember.objects.get_or_create(
         rfp=invitation.rfp, user=user, defaults={"added_at": now}
     )
+    if member.removed_at is not None and invitation.created_at <= member.removed_at:
+        # An invitation from before the removal does not undo it; a new one from staff does.
+        raise EvaluationError(
+            _("You were removed from this RFP's reviewers. Ask its staff for a new invitation.")
+        )
     if member.removed_at is not None:
         member.removed_at = None
         member.save(update_fields=["removed_at"])

@@ -26,6 +26,16 @@ class UserAdmin(PortalPermissionsMixin, DjangoUserAdmin):
     # violation, WCAG 4.1.2); the three roles fit in plain checkboxes.
     filter_horizontal = ()
 
+    readonly_fields = ["last_login", "date_joined"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # Superuser status bypasses every model permission (MFA secrets, e-mail addresses):
+        # only a superuser (made with createstaff/createsuperuser) may grant it.
+        if not request.user.is_superuser:
+            fields.append("is_superuser")
+        return fields
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups":
             kwargs["widget"] = forms.CheckboxSelectMultiple

@@ -132,6 +132,14 @@ def test_nothing_can_be_exported_before_opening(evaluation_setup, staff):
         )
 
 
+def test_an_export_queued_for_a_sealed_rfp_renders_nothing(evaluation_setup, staff):
+    # request_export refuses; this is the worker's own guard (e.g. a row made in the admin).
+    export = Export.objects.create(rfp=evaluation_setup["rfp"], kind="bundle", requested_by=staff)
+    export = exports.run(export.pk)
+    assert export.state == "failed" and not export.file
+    assert "sealed" in export.message
+
+
 def test_running_an_export_twice_keeps_one_file(reviewed, staff):
     export = make("summary", reviewed, staff)
     files = set(default_storage.listdir("exports")[1])

@@ -7,11 +7,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evaluation import services
-from evaluation.models import Assignment, Review
+from evaluation.models import Assignment, PoolMember, Review
 from proposals.models import Criterion
 from rfp_portal import permissions
 from rfp_portal.models import AuditEvent
-from tests.evaluation.conftest import open_now
+from tests.evaluation.conftest import make_reviewer, open_now
 
 pytestmark = pytest.mark.django_db
 
@@ -270,6 +270,31 @@ def test_removing_a_reviewer_drops_drafts_and_marks_submitted_reviews(evaluation
     assert Review.objects.get(assignment=a_alpha).withdrawn_reviewer
     assert not Review.objects.filter(assignment=a_beta).exists()
     assert not Assignment.objects.filter(reviewer=reviewer, removed_at__isnull=True).exists()
+
+
+def test_a_removed_reviewer_cannot_rejoin_with_the_old_invitation_only_a_new_one(
+    evaluation_setup, staff
+):
+    s = evaluation_setup
+    newcomer = make_reviewer("late@uni9.example.edu", "Uni 9")
+    start = timezone.now()
+    old = services.invite_reviewer(rfp=s["rfp"], email=newcomer.email, staff_user=staff, now=start)
+    services.accept_reviewer_invitation(invitation=old, user=newcomer, now=start)
+    services.remove_from_pool(
+        rfp=s["rfp"], reviewer=newcomer, staff_user=staff, now=start + timedelta(minutes=1)
+    )
+    with pytest.raises(services.EvaluationError, match="removed"):
+        services.accept_reviewer_invitation(
+            invitation=old, user=newcomer, now=start + timedelta(minutes=2)
+        )
+    assert PoolMember.objects.get(rfp=s["rfp"], user=newcomer).removed_at is not None
+    again = services.invite_reviewer(
+        rfp=s["rfp"], email=newcomer.email, staff_user=staff, now=start + timedelta(minutes=3)
+    )
+    services.accept_reviewer_invitation(
+        invitation=again, user=newcomer, now=start + timedelta(minutes=4)
+    )
+    assert PoolMember.objects.get(rfp=s["rfp"], user=newcomer).removed_at is None
 
 
 def test_reviewer_never_sees_another_rfps_proposals(evaluation_setup, staff, client):

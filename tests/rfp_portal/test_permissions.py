@@ -150,3 +150,30 @@ def test_createstaff_makes_a_staff_user_who_must_still_set_up_mfa(monkeypatch, c
     monkeypatch.setenv("SHORT", "short")
     with pytest.raises(CommandError, match="at least 10"):
         call_command("createstaff", "x@example.org", "--password-from-env", "SHORT")
+
+
+def test_staff_cannot_make_anyone_superuser_in_the_admin(client, staff, proposer, password):
+    sign_in_with_mfa(client, staff, password)
+    url = reverse("admin:rfp_portal_user_change", args=[staff.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="is_superuser"' not in page.content.decode()  # shown read-only
+    form = page.context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if name in form.fields and value is not None and name != "groups"
+    }
+    data.update(
+        {
+            "email": staff.email,
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "groups": [g.pk for g in staff.groups.all()],
+        }
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    staff.refresh_from_db()
+    assert not staff.is_superuser
