@@ -68,6 +68,22 @@ class ReviewForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
 
+    def clean(self):
+        cleaned = super().clean()
+        # Submitting needs every criterion judged. Said at each criterion, so the error
+        # summary links to it (the service refuses an incomplete submit as well).
+        if self.data.get("action") == "submit":
+            for criterion in self.criteria:
+                name = f"c{criterion.pk}"
+                if name not in self.errors and cleaned.get(name) in (None, ""):
+                    self.add_error(
+                        name,
+                        _("Choose pass, fail or unsure before submitting.")
+                        if criterion.is_gate
+                        else _("Choose a score before submitting."),
+                    )
+        return cleaned
+
     def rows(self):
         return [
             (criterion, self[f"c{criterion.pk}"], self[f"c{criterion.pk}_comment"])

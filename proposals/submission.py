@@ -56,6 +56,17 @@ class Incomplete(ProposalError):
         super().__init__(_("Some required parts are missing."))
 
 
+class MissingPart(str):
+    """One missing part, in words; field_id is the draft form's input to fill it in."""
+
+    field_id: str
+
+    def __new__(cls, text: str, field_id: str = ""):
+        part = super().__new__(cls, text)
+        part.field_id = field_id
+        return part
+
+
 class NoRevisionsLeft(ProposalError):
     pass
 
@@ -106,13 +117,16 @@ def chosen_milestone_ids(rfp: RFP, fields: dict[str, Any]) -> set[int]:
     return {m.id for m in rfp.milestones.all()}
 
 
-def missing_elements(proposal: Proposal) -> list[str]:
-    """What a submit would lack, in words (rule 11: list what is missing)."""
+def missing_elements(proposal: Proposal) -> list[MissingPart]:
+    """What a submit would lack, in words (rule 11: list what is missing), each naming the
+    input of the draft form that fills it in (the pages link to it)."""
+    from proposals.forms import field_name
+
     rfp = proposal.rfp
     fields = proposal.fields or {}
-    missing: list[str] = []
+    missing: list[MissingPart] = []
     if not proposal.title.strip():
-        missing.append(_("a title"))
+        missing.append(MissingPart(_("a title"), "id_title"))
     chosen = chosen_milestone_ids(rfp, fields)
     features = [f for f in features_of(rfp) if f.milestone_id in chosen]
     for element in rfp.elements.all():
@@ -120,27 +134,32 @@ def missing_elements(proposal: Proposal) -> list[str]:
             continue
         value = fields.get(element.key)
         kind = element.kind
+        input_id = f"id_{field_name(element)}"
         if kind == ProposalElement.Kind.PDF:
             if not proposal.document:
-                missing.append(element.label)
+                missing.append(MissingPart(element.label, "id_document"))
         elif kind == ProposalElement.Kind.AGREEMENT:
             if value is not True:
-                missing.append(element.label)
+                missing.append(MissingPart(element.label, input_id))
         elif kind == ProposalElement.Kind.MILESTONE_CHOICE:
             if not value:
-                missing.append(element.label)
+                missing.append(MissingPart(element.label, f"{input_id}_0"))
         elif kind in (
             ProposalElement.Kind.PER_FEATURE_TEXT,
             ProposalElement.Kind.PER_FEATURE_AMOUNT,
         ):
             value = value or {}
-            lacking = [f.name for f in features if not str(value.get(str(f.id), "")).strip()]
+            lacking = [f for f in features if not str(value.get(str(f.id), "")).strip()]
             if not features:
                 continue
-            for name in lacking:
-                missing.append(f"{element.label}: {name}")
+            for feature in lacking:
+                missing.append(
+                    MissingPart(
+                        f"{element.label}: {feature.name}", f"id_{field_name(element, feature)}"
+                    )
+                )
         elif not str(value or "").strip():
-            missing.append(element.label)
+            missing.append(MissingPart(element.label, input_id))
     return missing
 
 

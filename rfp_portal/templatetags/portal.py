@@ -102,3 +102,24 @@ def points(value, scale_max: int = 5) -> str:
     if value is None:
         return "—"
     return formats.number_format(f"{float(value) * int(scale_max):.2f}", 2)
+
+
+@register.filter
+def grouped_widget(field):
+    """A group of radios or checkboxes, each pointing at the group's help and errors.
+
+    Django adds aria-describedby only to fields drawn without a fieldset; in a group every
+    input must name the error, so that a screen reader reads it on reaching any option.
+    """
+    ids = []
+    if field.auto_id and field.help_text:
+        ids.append(f"{field.auto_id}_helptext")
+    if field.auto_id and field.errors:
+        ids.append(f"{field.auto_id}_error")
+    return field.as_widget(attrs={"aria-describedby": " ".join(ids)} if ids else None)
+
+
+@register.filter
+def first_input_id(field) -> str:
+    """The id of a field's first input: the target of the error summary's link to it."""
+    return field.id_for_label or (f"{field.auto_id}_0" if field.auto_id else "")

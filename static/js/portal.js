@@ -79,10 +79,77 @@
     setInterval(tick, 15000);
   }
 
+  /* A form with errors: the summary at its top takes the focus, so it is read first. Its links
+     (and links from another page to a field, "#id_…") put the focus in the field itself, with
+     its label or legend in view, rather than only scrolling to it. */
+  function fieldOf(hash) {
+    if (!hash || hash.length < 2) return null;
+    var el = document.getElementById(decodeURIComponent(hash.slice(1)));
+    return el && /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) ? el : null;
+  }
+
+  function focusField(field) {
+    var group = field.closest("fieldset");
+    var caption = (field.labels && field.labels[0]) || (group && group.querySelector("legend"));
+    if (group && (field.type === "radio" || field.type === "checkbox")) {
+      caption = group.querySelector("legend") || caption;
+    }
+    (caption || field).scrollIntoView({ block: "start" });
+    field.focus({ preventScroll: true });
+  }
+
   function focusErrorSummary() {
+    var target = fieldOf(window.location.hash);
+    if (target) {
+      focusField(target);
+      return;
+    }
     var summary = document.querySelector("[data-error-summary]");
     if (summary) summary.focus();
   }
+
+  document.addEventListener("click", function (event) {
+    var links = "[data-error-summary] a[href^='#'], ul.missing a[href^='#']";
+    var link = event.target.closest ? event.target.closest(links) : null;
+    var field = link && fieldOf(link.getAttribute("href"));
+    if (!field) return;
+    event.preventDefault();
+    focusField(field);
+  });
+
+  /* When htmx replaces a region that holds the focus, keep the focus there. htmx itself puts it
+     back only on an element with the same id in the new content; anything else would drop the
+     focus to <body>, and a keyboard or screen-reader user would lose their place. */
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled])," +
+    " select:not([disabled]), textarea:not([disabled]), [tabindex]";
+
+  function keepFocusAcrossSwaps() {
+    var held = null;
+    document.addEventListener("htmx:beforeSwap", function (event) {
+      var target = event.detail.target, active = document.activeElement;
+      held = null;
+      if (target && active && active !== document.body && target.contains(active)) {
+        held = { id: active.id, region: target.id, parent: target.parentElement };
+      }
+    });
+    document.addEventListener("htmx:afterSwap", function () {
+      if (!held) return;
+      var place = held, active = document.activeElement;
+      held = null;
+      if (active && active !== document.body && document.body.contains(active)) return;
+      var spot = (place.id && document.getElementById(place.id)) ||
+        (place.region && document.getElementById(place.region)) || place.parent;
+      if (!spot || !document.body.contains(spot)) return;
+      var inner = spot.matches(FOCUSABLE) ? spot : spot.querySelector(FOCUSABLE);
+      if (!inner) {
+        spot.setAttribute("tabindex", "-1");
+        inner = spot;
+      }
+      inner.focus({ preventScroll: true });
+    });
+  }
+
+  keepFocusAcrossSwaps();
 
   document.addEventListener("DOMContentLoaded", function () {
     showLocalTimes();

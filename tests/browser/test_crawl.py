@@ -1,0 +1,447 @@
+"""Every page of the product, for every role, through axe-core and a CSP check.
+
+For each role the test signs in through the real sign-in page, then crawls: it starts at the home
+page and follows same-origin links breadth-first (GET only, bounded), and then visits the pages
+the journeys reach that no link in the navigation leads to (forms shown with their errors, a
+receipt verified, error pages as rendered for the user, the Django admin for staff). On every
+page it runs axe-core (WCAG 2.1 A and AA) and checks the Content-Security-Policy header. All
+findings of a role are collected and reported together, so one run shows everything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from evaluation import services, threads
+from evaluation.models import Export, PoolMember
+from proposals import addenda, demo, questions, submission, team
+from proposals import services as rfp_services
+from proposals.models import RFP, Proposal
+from rfp_portal import permissions
+from rfp_portal.models import User
+from tests.browser.conftest import WCAG_TAGS
+from tests.browser.test_proposal_journeys import sign_in
+from tests.conftest import totp_code
+from tests.evaluation.conftest import submitted_proposal
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PAGE_CAP = 60  # pages crawled from links, per role (the explicit pages come on top)
+PER_PATTERN = 2  # pages of one URL pattern, e.g. /proposals/N/versions/N/, /staff/rfps/S/…
+# Not followed: signing out, downloads (they are files, not pages), the language switch, and
+# one-click links that change something (unsubscribe, invitations).
+SKIP = re.compile(
+    r"/accounts/logout/|\.pdf$|\.ics$|\.atom$|\.csv$|\.zip$|/download/|/document/|^/i18n/"
+    r"|^/static/|^/media/|^/subscribe/(stop|confirm)/|^/invitations/|^/reviewers/join/"
+)
+# The admin is crawled only through its own explicit pages (index, a changelist, a change
+# form): its links would fill any cap with near-identical changelists.
+NOT_CRAWLED = re.compile(r"^/admin/")
+
+
+def pattern_of(path: str) -> str:
+    """Digits folded, and the RFP in staff pages (each RFP's staff pages are the same pages)."""
+    return re.sub(r"\d+", "N", re.sub(r"^/staff/rfps/[^/]+/", "/staff/rfps/S/", path))
+
+
+def csp_problem(headers: dict[str, str]) -> str | None:
+    """None if the response carries a CSP whose script-src allows no inline script."""
+    policy = headers.get("content-security-policy")
+    if not policy:
+        return "no Content-Security-Policy header"
+    directives = {}
+    for part in policy.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0].lower()] = [w.lower() for w in words[1:]]
+    scripts = directives.get("script-src", directives.get("default-src"))
+    if scripts is None:
+        return "CSP has neither script-src nor default-src"
+    if "'unsafe-inline'" in scripts or "'unsafe-eval'" in scripts:
+        return f"CSP script-src allows inline or eval: {' '.join(scripts)}"
+    return None
+
+
+@dataclass
+class Crawl:
+    page: object
+    axe: object
+    origin: str
+    visited: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    checked: set[str] = field(default_factory=set)
+
+    def path_of(self, url: str) -> str:
+        parts = urlsplit(url)
+        return urlunsplit(("", "", parts.path, parts.query, ""))
+
+    def check(self, response, label: str, *, expected_status: int | None = None) -> None:
+        """axe and CSP on the page just loaded (by goto or by a form post)."""
+        final = self.path_of(self.page.url)
+        if response is not None and response.request.redirected_from is not None:
+            # Several links can redirect to one page (e.g. to re-authenticate): check it once.
+            final = final.partition("?")[0]
+        if response is not None and response.request.method == "GET":
+            if final in self.checked:
+                return
+            self.checked.add(final)
+        where = f"{label} ({self.path_of(self.page.url)})"
+        self.visited.append(where)
+        if response is None:
+            self.findings.append(f"{where}: no response")
+            return
+        status = response.status
+        wanted = expected_status or 200
+        if status != wanted:
+            self.findings.append(f"{where}: HTTP {status}, expected {wanted}")
+        headers = response.all_headers()
+        if problem := csp_problem(headers):
+            self.findings.append(f"{where}: {problem}")
+        if "text/html" not in headers.get("content-type", ""):
+            return
+        result = self.axe.run(self.page)
+        for violation in result.response["violations"]:
+            if WCAG_TAGS & set(violation["tags"]):
+                targets = "; ".join(
+                    node["target"][0] if node["target"] else "?" for node in violation["nodes"][:4]
+                )
+                self.findings.append(
+                    f"{where}: axe {violation['id']} ({violation['impact']}): "
+                    f"{violation['help']} — {targets}"
+                )
+
+    def visit(self, path: str, *, expected_status: int | None = None) -> None:
+        if path in self.checked:
+            return  # crawled already
+        response = self.page.goto(path)
+        self.check(response, path, expected_status=expected_status)
+
+    def links(self) -> list[str]:
+        hrefs = self.page.eval_on_selector_all(
+            "a[href]:not([download])", "els => els.map(e => e.href)"
+        )
+        found = []
+        for href in hrefs:
+            parts = urlsplit(href)
+            if f"{parts.scheme}://{parts.netloc}" != self.origin:
+                continue
+            path = urlunsplit(("", "", parts.path, parts.query, ""))
+            if SKIP.search(parts.path) or NOT_CRAWLED.search(parts.path):
+                continue
+            found.append(path)
+        return found
+
+    def crawl(self, start: str = "/") -> None:
+        queue = deque([start])
+        seen = {start}
+        per_pattern: dict[str, int] = {}
+        queried: set[str] = set()
+        crawled = 0
+        while queue and crawled < PAGE_CAP:
+            path = queue.popleft()
+            response = self.page.goto(path)
+            crawled += 1
+            self.check(response, path)
+            if response is None or "text/html" not in response.headers.get("content-type", ""):
+                continue
+            for link in self.links():
+                if link in seen:
+                    continue
+                seen.add(link)
+                bare, _, query = link.partition("?")
+                key = pattern_of(bare)
+                if query:
+                    # One query variant (a filter, a sort, a page) per path pattern is enough.
+                    if key in queried:
+                        continue
+                    queried.add(key)
+                else:
+                    if per_pattern.get(key, 0) >= PER_PATTERN:
+                        continue
+                    per_pattern[key] = per_pattern.get(key, 0) + 1
+                queue.append(link)
+
+
+# --- The world every role looks at ------------------------------------------------------
+
+
+def copy_of_open_rfp(now, slug: str, title: str) -> RFP:
+    """Another open RFP like the demo's open one (one proposal per person and RFP)."""
+    data = rfp_services.read_rfp_file(demo.DEMO_DATA_DIR / "pypi-2019-q4.toml")
+    data["slug"] = slug
+    data["title"] = title
+    shift = rfp_services.demo_shift(data, today=now.date())
+    return rfp_services.load_rfp(data, shift=shift, now=now - timedelta(days=1)).rfp
+
+
+def build_world() -> dict:
+    now = timezone.now()
+    demo.load_demo(now=now)
+    staff = User.objects.get(email="staff@example.org")
+    reviewer = User.objects.get(email="reviewer@example.org")
+    proposer = User.objects.get(email="proposer@example.org")
+    mossgreen = User.objects.get(email="lead@mossgreen.example")
+    tern = User.objects.get(email="hello@tern-labs.example")
+    decided = RFP.objects.get(slug="pypi-2019-q1")
+    open_rfp = RFP.objects.get(slug="pypi-2019-q4")
+
+    # The proposer: a submitted proposal, and an incomplete draft for a second open RFP, both
+    # shared with a co-author.
+    submitted = submitted_proposal(open_rfp, proposer, "Pat's signed uploads")
+    second_call = copy_of_open_rfp(now, "pypi-second-call", "PyPI second call")
+    draft = submission.start_proposal(
+        rfp=second_call, user=proposer, title="Pat's audit trail", now=now
+    )
+    draft = submission.save_draft(
+        proposal=draft,
+        user=proposer,
+        title=draft.title,
+        fields={"team": "Pat and a colleague."},
+        document=None,
+        expected_edit=draft.edit_count,
+        now=now,
+    )
+    coauthor = UserFactory(
+        email="coauthor@example.org", full_name="Cora Author", roles=[permissions.Role.PROPOSER]
+    )
+    for proposal in (submitted, draft):
+        invitation = team.invite(proposal=proposal, owner=proposer, email=coauthor.email, now=now)
+        team.accept(invitation=invitation, user=coauthor, now=now)
+    team.invite(proposal=draft, owner=proposer, email="pending@example.net", now=now)
+
+    # The open RFP has questions (one answered) and an addendum.
+    asked = questions.ask(
+        rfp=open_rfp, user=proposer, text="May we bid for one feature only?", now=now
+    )
+    questions.answer(
+        question=asked, staff_user=staff, answer_text="Yes, any subset.", publish=True, now=now
+    )
+    questions.ask(rfp=open_rfp, user=coauthor, text="Is travel covered?", now=now)
+    addenda.publish_addendum(
+        rfp=open_rfp,
+        changes={"summary": open_rfp.summary + " Questions are answered on this page."},
+        change_note="Said where questions are answered.",
+        actor=staff,
+        now=now,
+    )
+
+    # A second RFP in evaluation: one assignment still to declare, one with a draft review.
+    review_rfp = copy_of_open_rfp(now, "pypi-review-round", "PyPI review round")
+    first = submitted_proposal(review_rfp, mossgreen, "Mossgreen: review round")
+    second = submitted_proposal(review_rfp, tern, "Tern Labs: review round")
+    # Its deadline passes (two days back: AoE is UTC-12) and it is opened; the other RFPs
+    # stay open for proposals.
+    review_rfp.deadline_date = now.date() - timedelta(days=2)
+    rfp_services.compute_deadline(review_rfp)
+    review_rfp.save()
+    assert submission.open_due_rfps(now=timezone.now()) == [review_rfp]
+    PoolMember.objects.create(rfp=review_rfp, user=reviewer)
+    services.assign(proposal=first, reviewer=reviewer, staff_user=staff, now=now)
+    declared = services.assign(proposal=second, reviewer=reviewer, staff_user=staff, now=now)
+    services.declare_conflict(
+        assignment=declared, user=reviewer, conflict=False, reason="", now=now
+    )
+    services.save_review(
+        assignment=declared,
+        user=reviewer,
+        assessments=[],
+        overall_comment="Started.",
+        submit=False,
+        now=now,
+    )
+    threads.post_clarification(proposal=second, user=reviewer, text="Who leads the work?", now=now)
+    # Exports of the decided RFP: one finished is not needed (downloads are not pages), one
+    # still running shows the progress row that polls.
+    Export.objects.create(
+        rfp=decided,
+        kind=Export.Kind.SCORES,
+        requested_by=staff,
+        progress=40,
+        state=Export.State.RUNNING,
+    )
+    Export.objects.create(
+        rfp=decided,
+        kind=Export.Kind.SUMMARY,
+        requested_by=staff,
+        state=Export.State.FAILED,
+        message="Interrupted.",
+    )
+
+    decided_proposal = Proposal.objects.filter(rfp=decided).order_by("pk").first()
+    return {
+        "staff": staff,
+        "reviewer": reviewer,
+        "proposer": proposer,
+        "coauthor": coauthor,
+        "mossgreen": mossgreen,
+        "submitted": submitted,
+        "draft": draft,
+        "first": first,
+        "second": second,
+        "decided": decided,
+        "open_rfp": open_rfp,
+        "review_rfp": review_rfp,
+        "decided_proposal": decided_proposal,
+    }
+
+
+# --- What each role does beyond the crawl ---------------------------------------------------
+
+
+def anonymous_extras(crawl: Crawl, world: dict) -> None:
+    page = crawl.page
+    crawl.visit("/no-such-page/", expected_status=404)
+    crawl.visit(f"/rfps/{world['open_rfp'].slug}/addenda/1/")
+    # Sign-up with bad data: the error summary and invalid fields.
+    page.goto("/accounts/signup/")
+    page.get_by_label("Email").fill("not an address")
+    page.get_by_label("Password", exact=True).fill("short")
+    with page.expect_navigation() as posted:
+        page.get_by_role("button", name="Sign Up").click()
+    crawl.check(posted.value, "sign-up with errors", expected_status=200)
+    # A receipt verified, with its result.
+    version = world["submitted"].versions.get()
+    page.goto("/verify/")
+    page.get_by_label("Receipt code").fill(version.receipt_code)
+    with page.expect_navigation() as posted:
+        page.get_by_role("button", name="Verify").click()
+    expect(page.locator(".verify-result")).to_be_visible()
+    crawl.check(posted.value, "verify with a result")
+    page.goto("/verify/")
+    page.get_by_label("Receipt code").fill("R-NOPE-NOPE-NOPE")
+    with page.expect_navigation() as posted:
+        page.get_by_role("button", name="Verify").click()
+    crawl.check(posted.value, "verify an unknown code")
+    # Asking a question needs an account: the RFP page sends a visitor to sign in.
+    crawl.visit("/proposals/", expected_status=200)  # redirected to the sign-in page
+
+
+def proposer_extras(crawl: Crawl, world: dict) -> None:
+    page = crawl.page
+    draft, submitted = world["draft"], world["submitted"]
+    crawl.visit(f"/proposals/{draft.pk}/")
+    crawl.visit(f"/proposals/{draft.pk}/team/")
+    crawl.visit(f"/proposals/{submitted.pk}/withdraw/")
+    crawl.visit(f"/proposals/{submitted.pk}/versions/1/")
+    crawl.visit(f"/proposals/{submitted.pk}/submit/")
+    # Submitting an incomplete draft: the errors, listed with links to the fields.
+    page.goto(f"/proposals/{draft.pk}/submit/")
+    with page.expect_navigation() as posted:
+        page.get_by_role("button", name="Submit proposal").click()
+    crawl.check(posted.value, "submit an incomplete draft", expected_status=400)
+    # Saving a draft with a bad amount: the form with its errors.
+    page.goto(f"/proposals/{draft.pk}/")
+    page.locator("input[name^=e_budget__]").first.fill("lots")
+    with page.expect_navigation() as p:
+        page.get_by_role("button", name="Save draft").click()
+    crawl.check(p.value, "draft with errors", expected_status=400)
+    crawl.visit(f"/rfps/{world['open_rfp'].slug}/addenda/1/")
+    crawl.visit(f"/proposals/{world['first'].pk}/", expected_status=404)
+    crawl.visit("/staff/", expected_status=403)
+    crawl.visit("/no-such-page/", expected_status=404)
+
+
+def coauthor_extras(crawl: Crawl, world: dict) -> None:
+    draft = world["draft"]
+    crawl.visit(f"/proposals/{draft.pk}/")
+    crawl.visit(f"/proposals/{draft.pk}/team/")
+    crawl.visit(f"/proposals/{draft.pk}/submit/")
+    crawl.visit(f"/proposals/{world['submitted'].pk}/versions/1/")
+    crawl.visit(f"/proposals/{world['first'].pk}/", expected_status=404)
+
+
+def debriefed_extras(crawl: Crawl, world: dict) -> None:
+    decided = world["decided_proposal"]
+    crawl.visit(f"/proposals/{decided.pk}/decision/")
+    crawl.visit(f"/proposals/{decided.pk}/versions/1/")
+    crawl.visit(f"/proposals/{world['first'].pk}/clarifications/")
+
+
+def reviewer_extras(crawl: Crawl, world: dict) -> None:
+    page = crawl.page
+    first, second = world["first"], world["second"]
+    crawl.visit(f"/review/{first.pk}/conflict/")
+    crawl.visit(f"/review/{second.pk}/")
+    crawl.visit(f"/proposals/{second.pk}/clarifications/")
+    decided = world["decided_proposal"]
+    crawl.visit(f"/review/{decided.pk}/")
+    # Submitting an incomplete review: the errors.
+    page.goto(f"/review/{second.pk}/")
+    with page.expect_navigation() as p:
+        page.get_by_role("button", name="Submit review").click()
+    crawl.check(p.value, "submit an incomplete review", expected_status=400)
+    crawl.visit("/staff/", expected_status=403)
+    crawl.visit("/no-such-page/", expected_status=404)
+
+
+def staff_extras(crawl: Crawl, world: dict) -> None:
+    page = crawl.page
+    decided, open_rfp, review_rfp = world["decided"], world["open_rfp"], world["review_rfp"]
+    for rfp in (decided, review_rfp):
+        crawl.visit(f"/staff/rfps/{rfp.slug}/evaluation/")
+        crawl.visit(f"/staff/rfps/{rfp.slug}/evaluation/dashboard/")
+        crawl.visit(f"/staff/rfps/{rfp.slug}/evaluation/exports/")
+    crawl.visit(f"/staff/rfps/{decided.slug}/evaluation/decisions/{world['decided_proposal'].pk}/")
+    crawl.visit(f"/staff/rfps/{review_rfp.slug}/evaluation/decisions/{world['first'].pk}/")
+    crawl.visit(f"/staff/rfps/{open_rfp.slug}/addendum/")
+    crawl.visit(f"/staff/rfps/{open_rfp.slug}/questions/")
+    crawl.visit(f"/staff/rfps/{open_rfp.slug}/evaluation/exports/")
+    crawl.visit("/staff/audit/")
+    crawl.visit(f"/proposals/{decided.proposals.first().pk}/versions/1/")
+    # The automatic assignment preview.
+    page.goto(f"/staff/rfps/{review_rfp.slug}/evaluation/")
+    page.get_by_label("Reviewers per proposal").fill("1")
+    with page.expect_navigation() as posted:
+        page.get_by_role("button", name="Preview automatic assignment").click()
+    crawl.check(posted.value, "automatic assignment preview")
+    # An addendum without its change note: the form's errors.
+    page.goto(f"/staff/rfps/{open_rfp.slug}/addendum/")
+    with page.expect_navigation() as posted:
+        page.get_by_role("button", name="Publish addendum").click()
+    crawl.check(posted.value, "addendum with errors", expected_status=400)
+    # The Django admin.
+    crawl.visit("/admin/")
+    crawl.visit("/admin/proposals/rfp/")
+    crawl.visit(f"/admin/proposals/rfp/{open_rfp.pk}/change/")
+    crawl.visit("/admin/rfp_portal/user/")
+    crawl.visit(f"/admin/rfp_portal/user/{world['proposer'].pk}/change/")
+    crawl.visit("/admin/rfp_portal/auditevent/")
+    crawl.visit("/no-such-page/", expected_status=404)
+
+
+ROLES = {
+    # role: (e-mail, demo password?, TOTP?, extras)
+    "anonymous": (None, False, anonymous_extras),
+    "proposer": ("proposer@example.org", False, proposer_extras),
+    "coauthor": ("coauthor@example.org", False, coauthor_extras),
+    "debriefed_team": ("lead@mossgreen.example", False, debriefed_extras),
+    "reviewer": ("reviewer@example.org", True, reviewer_extras),
+    "staff": ("staff@example.org", True, staff_extras),
+}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_page_is_accessible_and_has_a_strict_csp(role, page, live_server, axe):
+    world = build_world()
+    email, with_totp, extras = ROLES[role]
+    if email:
+        password = PASSWORD if email == "coauthor@example.org" else demo.DEMO_PASSWORD
+        code = totp_code(demo.DEMO_TOTP_SECRET) if with_totp else None
+        sign_in(page, email, password, code=code)
+    crawl = Crawl(page=page, axe=axe, origin=live_server.url)
+    crawl.crawl("/")
+    extras(crawl, world)
+    print(f"{role}: {len(crawl.visited)} pages:", *crawl.visited, sep="\n  ")
+    report = "\n".join(crawl.findings)
+    assert not crawl.findings, (
+        f"{role}: {len(crawl.findings)} problems on {len(crawl.visited)} pages:\n{report}"
+    )
