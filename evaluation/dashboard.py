@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from django.db.models import Prefetch
-
 from evaluation import scoring
 from evaluation.models import Assessment, Assignment, Decision, Review
 from proposals import budget
@@ -124,32 +122,32 @@ def build(rfp: RFP, *, sort: str = "rank", flag: str | None = None) -> Dashboard
     distributions = {
         c.key: [0] * (c.scale_max - c.scale_min + 1) for c in criteria if not c.is_gate
     }
-    for review in (
-        Review.objects.filter(assignment__proposal__rfp=rfp, state=Review.State.SUBMITTED)
-        .select_related("assignment")
-        .prefetch_related(
-            Prefetch(
-                "assessments",
-                queryset=Assessment.objects.only("review_id", "criterion_id", "score", "verdict"),
-            )
-        )
+    # Plain values, not model instances: with thousands of reviews (tens of thousands of
+    # assessments) building objects was most of the dashboard's time (bench/dashboard).
+    submitted_reviews = Review.objects.filter(
+        assignment__proposal__rfp=rfp, state=Review.State.SUBMITTED
+    )
+    judged: dict[int, tuple[dict, dict]] = {}
+    for review_id, criterion_id, score, verdict in Assessment.objects.filter(
+        review__in=submitted_reviews
+    ).values_list("review_id", "criterion_id", "score", "verdict"):
+        criterion = by_id.get(criterion_id)
+        if criterion is None:
+            continue
+        scores, gates = judged.setdefault(review_id, ({}, {}))
+        if criterion.is_gate:
+            gates[criterion.key] = verdict
+        else:
+            scores[criterion.key] = score
+            if score is not None:
+                distributions[criterion.key][score - criterion.scale_min] += 1
+    for review_id, proposal_id, reviewer_id in submitted_reviews.order_by("pk").values_list(
+        "pk", "assignment__proposal_id", "assignment__reviewer_id"
     ):
-        scores, gates = {}, {}
-        for assessment in review.assessments.all():
-            criterion = by_id.get(assessment.criterion_id)
-            if criterion is None:
-                continue
-            if criterion.is_gate:
-                gates[criterion.key] = assessment.verdict
-            else:
-                scores[criterion.key] = assessment.score
-                if assessment.score is not None:
-                    distributions[criterion.key][assessment.score - criterion.scale_min] += 1
-        reviews.setdefault(review.assignment.proposal_id, []).append(
-            scoring.ReviewInput(review.assignment.reviewer_id, scores, gates)
-        )
-        if review.assignment.reviewer_id in progress:
-            progress[review.assignment.reviewer_id].submitted += 1
+        scores, gates = judged.get(review_id, ({}, {}))
+        reviews.setdefault(proposal_id, []).append(scoring.ReviewInput(reviewer_id, scores, gates))
+        if reviewer_id in progress:
+            progress[reviewer_id].submitted += 1
     decisions = {d.proposal_id: d for d in Decision.objects.filter(proposal__rfp=rfp)}
     results = []
     for proposal in proposals:
