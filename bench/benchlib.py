@@ -1,0 +1,334 @@
+"""What every benchmark shares: a throw-away environment, processes it starts and stops by PID,
+per-process memory from /proc, a tiny SMTP sink, PDF generation and percentiles.
+
+Nothing here touches the developer's var/ directory, their database or Redis DB 15 (the test
+suite's): each bench gets its own PostgreSQL database (rfp_portal_bench_<name>, dropped and
+recreated), its own temporary VAR_DIR/MEDIA_ROOT/STATIC_ROOT and its own Redis DB (flushed):
+9 for the rush, 10 for the dashboard, 11 for the report, so they can run side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BENCH_DIR.parent
+BIN_DIR = Path(sys.executable).parent
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+# Never 15: the test suite flushes that one.
+REDIS_DBS = {"rush": 9, "dashboard": 10, "report": 11}
+MB = 1024 * 1024
+
+
+# --- Environment -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_env(name: str, tmp: Path, *, smtp_port: int, web_port: int = 8000) -> dict[str, str]:
+    """Production settings (DJANGO_ENV=production) on loopback, all state under tmp."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AWS_"))}
+    for name_ in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DEBUG"):
+        env.pop(name_, None)
+    env.update(
+        {
+            "DJANGO_ENV": "production",
+            "DJANGO_SETTINGS_MODULE": "bench_settings",
+            "PYTHONPATH": os.pathsep.join([str(BENCH_DIR), str(PROJECT_DIR)]),
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_URL": f"https://127.0.0.1:{web_port}",
+            "DATABASE_URL": f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/rfp_portal_bench_{name}",
+            "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DBS[name]}",
+            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "VAR_DIR": str(tmp / "var"),
+            "MEDIA_ROOT": str(tmp / "var" / "media"),
+            "STATIC_ROOT": str(tmp / "static"),
+            "TMPDIR": str(tmp / "uploads"),  # where Django streams large uploads
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    (tmp / "uploads").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def recreate_database(dbname: str) -> None:
+    import psycopg2
+
+    if not dbname.startswith("rfp_portal_bench_"):
+        raise SystemExit(f"refusing to drop {dbname!r}: not a bench database")
+    drop_database(dbname)
+    conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{dbname}"')
+    conn.close()
+
+
+def drop_database(dbname: str) -> None:
+    import psycopg2
+
+    if not dbname.startswith("rfp_portal_bench_"):
+        return
+    conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [dbname]
+        )
+        cur.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+    conn.close()
+
+
+def flush_redis(name: str) -> None:
+    import redis
+
+    redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DBS[name]).flushdb()
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "manage.py"), *args],
+        env=env,
+        cwd=PROJECT_DIR,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def prepare(name: str, tmp: Path, env: dict[str, str]) -> None:
+    """Fresh database, empty Redis DB, migrations and collected static files."""
+    recreate_database(f"rfp_portal_bench_{name}")
+    flush_redis(name)
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput")
+
+
+def cleanup(name: str, tmp: Path) -> None:
+    """Drop the bench database, flush its Redis DB and remove its temporary directory."""
+    if "django.db" in sys.modules:
+        from django.conf import settings
+
+        if settings.configured:
+            from django.db import connections
+
+            connections.close_all()
+    drop_database(f"rfp_portal_bench_{name}")
+    flush_redis(name)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def django_setup(env: dict[str, str]) -> None:
+    """Configure Django in this process with the bench environment."""
+    os.environ.update(env)
+    for path in (str(PROJECT_DIR), str(BENCH_DIR)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    import django
+
+    django.setup()
+
+
+# --- Processes ---------------------------------------------------------------------------------
+
+
+class Processes:
+    """Starts processes and stops exactly those (and the children they had), by PID."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen] = []
+        self.children_seen: set[int] = set()
+
+    def start(self, cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+        handle = log.open("ab")
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=PROJECT_DIR, stdout=handle, stderr=subprocess.STDOUT
+        )
+        self.started.append(proc)
+        return proc
+
+    def note_children(self) -> None:
+        for proc in self.started:
+            self.children_seen.update(children_of(proc.pid))
+
+    def stop_all(self) -> None:
+        self.note_children()
+        for proc in reversed(self.started):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.started:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for pid in self.children_seen:  # a worker orphaned by a crashed master
+            if _alive_child(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _alive_child(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"gunicorn" in cmdline or b"celery" in cmdline
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, in KB."""
+    values = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0])
+    except OSError:
+        pass
+    return values
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def reset_peak(pid: int) -> None:
+    """Reset VmHWM to the current RSS (Linux: 5 > /proc/PID/clear_refs; our own process)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+# --- A minimal SMTP server that accepts and counts every message -------------------------------
+
+
+class SmtpSink:
+    """Just enough SMTP (RFC 5321) for Django's SMTP backend: every message is accepted."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 bench-sink ESMTP\r\n")
+                while line := self.rfile.readline():
+                    verb = line[:4].upper()
+                    if verb in (b"EHLO", b"HELO"):
+                        self.wfile.write(b"250-bench-sink\r\n250 8BITMIME\r\n")
+                    elif verb == b"DATA":
+                        self.wfile.write(b"354 go ahead\r\n")
+                        data = io.BytesIO()
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data.write(chunk)
+                        with sink.lock:
+                            sink.messages.append(data.getvalue())
+                        self.wfile.write(b"250 queued\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:  # MAIL, RCPT, RSET, NOOP
+                        self.wfile.write(b"250 ok\r\n")
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def count(self, needle: bytes) -> int:
+        with self.lock:
+            return sum(1 for m in self.messages if needle in m)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- PDFs and numbers ---------------------------------------------------------------------------
+
+
+def make_pdf(size: int, *, pages: int = 1) -> bytes:
+    """A valid PDF of about `size` bytes: a few blank pages plus an incompressible attachment."""
+    from pypdf import PdfWriter
+
+    def build(padding: int) -> bytes:
+        writer = PdfWriter()
+        for _ in range(pages):
+            writer.add_blank_page(612, 792)
+        if padding > 0:
+            writer.add_attachment("padding.bin", os.urandom(padding))
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        return buffer.getvalue()
+
+    overhead = len(build(1)) - 1
+    return build(max(0, size - overhead))
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def machine() -> str:
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    load = os.getloadavg()
+    return (
+        f"{os.cpu_count()} CPUs, {mem_kb / MB:.1f} GB RAM, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, "
+        f"load {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}"
+    )

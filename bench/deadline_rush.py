@@ -1,0 +1,602 @@
+"""The deadline rush: N proposers upload a PDF and submit at once, against the production stack.
+
+    .venv/bin/python bench/deadline_rush.py [--n 300] [--concurrency 32] [--workers 5]
+
+Starts on loopback gunicorn (sync workers), a Celery worker (prefork, concurrency 1) and an SMTP
+sink, with PostgreSQL and Redis, all with DJANGO_ENV=production settings (see bench/README.md).
+Measures, in one run:
+
+1. baseline: the same gunicorn serving a bare view (bench_urls.upload_baseline) that reads an
+   upload of the same sizes and returns; N uploads at the same concurrency;
+2. the rush: every proposer saves the draft form with their PDF ("Save and review before
+   submitting"), follows the redirect to the review page, posts "Submit proposal" and follows
+   the redirect to the receipt page, as a browser does;
+3. peak memory per web worker, and the growth of a worker's memory for one 20 MB upload;
+4. afterwards, that every proposal has exactly one version, one receipt and one delivered mail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import benchlib
+import requests
+from benchlib import MB
+
+CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+EDIT_RE = re.compile(r'name="edit" value="(\d+)"')
+RECEIPT_RE = re.compile(r"R-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}")
+WARMUP = 15  # submissions through every worker before timing (imports, templates, connections)
+SIZES = 20  # distinct PDFs, evenly spread over 1..5 MB (mean 3 MB)
+TWENTY_MB = 20_000_000  # "20 MB": just under MAX_PDF_BYTES (20 MiB), so it is accepted
+
+
+# --- Setup through the services (not timed) ----------------------------------------------------
+
+
+def seed(count: int) -> list[dict]:
+    """An open RFP, `count` verified proposers, each with a complete draft lacking only the PDF,
+    and a signed-in session each (created directly: allauth's login rate limit of 30/min/IP
+    would otherwise be what this measures)."""
+    import tomllib
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.db import connection
+    from django.utils import timezone
+
+    from proposals import demo, services, submission
+    from proposals.demo_evaluation import _answers
+    from proposals.forms import field_name
+    from proposals.models import ProposalElement
+    from rfp_portal import permissions
+    from rfp_portal.accounts import ensure_user
+
+    with connection.cursor() as cursor:  # this seeding session only: no fsync wait per commit
+        cursor.execute("SET synchronous_commit TO off")
+    now = timezone.now()
+    data = tomllib.loads((demo.DEMO_DATA_DIR / "pypi-2019-q4.toml").read_text())
+    shift = services.demo_shift(data, today=now.date())
+    rfp = services.load_rfp(data, shift=shift, now=now - timedelta(days=1)).rfp
+    assert rfp.accepts_submissions_at(now), "the bench RFP must be open"
+    elements = list(rfp.elements.all())
+    session_store = import_module(settings.SESSION_ENGINE).SessionStore
+    people = []
+    for index in range(count):
+        user, _ = ensure_user(
+            email=f"proposer{index}@rush.example",
+            password=None,
+            roles=(permissions.Role.PROPOSER,),
+            full_name=f"Proposer {index}",
+            organisation=f"Team {index}",
+        )
+        title = f"Rush proposal {index}"
+        proposal = submission.start_proposal(rfp=rfp, user=user, title=title, now=now)
+        answers = _answers(rfp, 0.9)
+        submission.save_draft(
+            proposal=proposal,
+            user=user,
+            title=title,
+            fields=answers,
+            document=None,
+            expected_edit=proposal.edit_count,
+            now=now,
+        )
+        form: list[tuple[str, str]] = [("title", title)]
+        for element in elements:
+            value = answers.get(element.key)
+            if element.kind == ProposalElement.Kind.AGREEMENT and value:
+                form.append((field_name(element), "on"))
+            elif element.kind == ProposalElement.Kind.MILESTONE_CHOICE:
+                form += [(field_name(element), str(v)) for v in value]
+            elif isinstance(value, dict):
+                form += [(f"{field_name(element)}__{k}", v) for k, v in value.items()]
+            elif isinstance(value, str):
+                form.append((field_name(element), value))
+        session = session_store()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        people.append(
+            {
+                "index": index,
+                "user_id": user.pk,
+                "proposal": proposal.pk,
+                "session": session.session_key,
+                "form": form,
+            }
+        )
+    return people
+
+
+def check_pdf_passes(data: bytes) -> None:
+    from django.conf import settings
+
+    from proposals.pdf import inspect_pdf
+
+    inspect_pdf(io.BytesIO(data), max_bytes=settings.MAX_PDF_BYTES)
+
+
+# --- The HTTP side -------------------------------------------------------------------------------
+
+
+class Browser:
+    """One signed-in proposer: keeps cookies by hand (the production cookies are Secure, and we
+    speak plain HTTP to gunicorn as a TLS proxy would, saying so with X-Forwarded-Proto)."""
+
+    def __init__(self, base: str, session_key: str, zone: str | None) -> None:
+        self.base = base
+        self.http = requests.Session()
+        self.cookies = {"sessionid": session_key}
+        if zone:  # what the portal's JavaScript stores after the first page (static/js/portal.js)
+            self.cookies["tz"] = zone
+        self.csrf = ""
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "Origin": self.base.replace("http://", "https://"),
+            "Referer": self.base.replace("http://", "https://") + path,
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+        }
+        response = self.http.request(
+            method, self.base + path, headers=headers, allow_redirects=False, timeout=120, **kwargs
+        )
+        for name, value in response.cookies.items():
+            if value:
+                self.cookies[name] = value
+            else:
+                self.cookies.pop(name, None)
+        return response
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(response: requests.Response, status: int, what: str) -> requests.Response:
+    if response.status_code != status:
+        raise Failure(f"{what}: HTTP {response.status_code} (expected {status})")
+    return response
+
+
+def location(response: requests.Response) -> str:
+    parts = urlsplit(response.headers["Location"])
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def open_draft(browser: Browser, person: dict) -> None:
+    """What the proposer has on screen before the rush: the draft page (gives the CSRF token)."""
+    page = expect(browser.request("GET", f"/proposals/{person['proposal']}/"), 200, "draft page")
+    browser.csrf = CSRF_RE.search(page.text).group(1)
+    person["edit"] = EDIT_RE.search(page.text).group(1)
+
+
+def upload(browser: Browser, person: dict, pdf: bytes, then: str = "submit") -> requests.Response:
+    data = [
+        ("csrfmiddlewaretoken", browser.csrf),
+        ("edit", person["edit"]),
+        *person["form"],
+        ("then", then),
+    ]
+    files = {"document": ("proposal.pdf", pdf, "application/pdf")}
+    return browser.request("POST", f"/proposals/{person['proposal']}/", data=data, files=files)
+
+
+def submit_one(browser: Browser, person: dict, pdf: bytes) -> dict:
+    """Upload, review page, submit, receipt page. Returns timings; raises Failure."""
+    started = time.perf_counter()
+    saved = expect(upload(browser, person, pdf), 302, "save draft with PDF")
+    uploaded = time.perf_counter()
+    review = expect(browser.request("GET", location(saved)), 200, "review page")
+    match = EDIT_RE.search(review.text)
+    if match is None:
+        raise Failure("review page has no submit form")
+    before_submit = time.perf_counter()
+    done = expect(
+        browser.request(
+            "POST",
+            location(saved),
+            data={"csrfmiddlewaretoken": browser.csrf, "edit": match.group(1)},
+        ),
+        302,
+        "submit",
+    )
+    submitted = time.perf_counter()
+    receipt = expect(browser.request("GET", location(done)), 200, "receipt page")
+    if not RECEIPT_RE.search(receipt.text):
+        raise Failure("receipt page shows no receipt code")
+    finished = time.perf_counter()
+    return {
+        "total": finished - started,
+        "upload": uploaded - started,
+        "submit": submitted - before_submit,
+    }
+
+
+def baseline_one(browser: Browser, pdf: bytes) -> float:
+    started = time.perf_counter()
+    response = browser.request(
+        "POST",
+        "/bench/upload-baseline/",
+        files={"document": ("proposal.pdf", pdf, "application/pdf")},
+    )
+    expect(response, 200, "baseline upload")
+    if int(response.text) != len(pdf):
+        raise Failure("baseline view read a different number of bytes")
+    return time.perf_counter() - started
+
+
+def run_pool(jobs, concurrency: int):
+    """Run callables concurrently; returns (results, errors, wall seconds)."""
+    results, errors = [], []
+    lock = threading.Lock()
+
+    def call(job):
+        try:
+            value = job()
+        except Exception as exc:
+            with lock:
+                errors.append(f"{type(exc).__name__}: {exc}")
+        else:
+            with lock:
+                results.append(value)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(call, jobs))
+    return results, errors, time.perf_counter() - started
+
+
+class MemorySampler:
+    """Polls the gunicorn workers' peak RSS (VmHWM) while the load runs."""
+
+    def __init__(self, master_pid: int) -> None:
+        self.master = master_pid
+        self.peak_kb: dict[int, int] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def workers(self) -> list[int]:
+        return benchlib.children_of(self.master)
+
+    def loop(self) -> None:
+        while not self.stop.wait(0.1):
+            self.sample()
+
+    def sample(self) -> None:
+        for pid in self.workers():
+            hwm = benchlib.memory_kb(pid).get("VmHWM", 0)
+            self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), hwm)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+
+
+def growth_for_one_upload(master: int, send) -> tuple[float, requests.Response]:
+    """MB by which the busiest worker's peak RSS exceeded its RSS just before one upload."""
+    time.sleep(0.5)
+    workers = benchlib.children_of(master)
+    before = {}
+    for pid in workers:
+        benchlib.reset_peak(pid)
+        before[pid] = benchlib.memory_kb(pid)["VmRSS"]
+    response = send()
+    growth = max(benchlib.memory_kb(pid)["VmHWM"] - before[pid] for pid in workers)
+    return growth / 1024, response
+
+
+# --- Checking what was stored -------------------------------------------------------------------
+
+
+def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
+    """Exactly one version, one receipt code and one sent receipt mail per proposal."""
+    from django.db import connections
+
+    from proposals.models import SubmissionVersion
+    from rfp_portal.models import OutboxMessage
+
+    deadline = time.monotonic() + timeout
+    while True:
+        versions: dict[int, list] = {}
+        for version in SubmissionVersion.objects.filter(
+            proposal_id__in=[p["proposal"] for p in people]
+        ):
+            versions.setdefault(version.proposal_id, []).append(version)
+        keys = {
+            f"receipt:{versions[p['proposal']][0].pk}:{p['user_id']}": p["proposal"]
+            for p in people
+            if len(versions.get(p["proposal"], [])) == 1
+        }
+        sent = dict(
+            OutboxMessage.objects.filter(idempotency_key__in=keys).values_list(
+                "idempotency_key", "state"
+            )
+        )
+        delivered = {keys[k] for k, state in sent.items() if state == OutboxMessage.State.SENT}
+        if len(delivered) == len(people) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    one_version = sum(1 for p in people if len(versions.get(p["proposal"], [])) == 1)
+    receipts = {
+        vs[0].receipt_code for vs in versions.values() if len(vs) == 1 and vs[0].receipt_code
+    }
+    complete = [
+        p
+        for p in people
+        if len(versions.get(p["proposal"], [])) == 1
+        and versions[p["proposal"]][0].receipt_code
+        and p["proposal"] in delivered
+    ]
+    connections.close_all()
+    return {
+        "one_version": one_version,
+        "more_versions": sum(1 for vs in versions.values() if len(vs) > 1),
+        "receipts": len(receipts),
+        "mails_sent": len(delivered),
+        "mails_queued_not_sent": sum(1 for s in sent.values() if s != OutboxMessage.State.SENT),
+        "smtp_received": sink.count(b"X-Idempotency-Key: receipt:"),
+        "complete": len(complete),
+    }
+
+
+# --- Main ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=300, help="proposers (default 300)")
+    parser.add_argument("--concurrency", type=int, default=32, help="client threads (32)")
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn sync workers (5)")
+    parser.add_argument(
+        "--no-js",
+        action="store_true",
+        help="browsers without JavaScript: no time-zone cookie, so every page with a deadline "
+        "panel renders its time-zone picker",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir and database")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="rfp-bench-rush-"))
+    sink = benchlib.SmtpSink()
+    port = benchlib.free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = benchlib.bench_env("rush", tmp, smtp_port=sink.port, web_port=port)
+    procs = benchlib.Processes()
+    print(f"machine: {benchlib.machine()}")
+    print(f"workdir: {tmp}")
+    try:
+        t0 = time.perf_counter()
+        benchlib.prepare("rush", tmp, env)
+        print(f"setup: migrations and collectstatic in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        benchlib.django_setup(env)
+        from django.db import connections
+
+        extra = 3 + WARMUP  # proposers for the 20 MB checks and the warm-up, outside the rush
+        people = seed(args.n + extra)
+        connections.close_all()
+        rush_people, spare = people[: args.n], people[args.n : args.n + 3]
+        warmup_people = people[args.n + 3 :]
+        step = (4 * MB) // (SIZES - 1)
+        pdfs = [benchlib.make_pdf(1 * MB + i * step, pages=1 + i % 5) for i in range(SIZES)]
+        for pdf in (pdfs[0], pdfs[-1]):
+            check_pdf_passes(pdf)
+        big = benchlib.make_pdf(TWENTY_MB)
+        check_pdf_passes(big)
+        too_big = benchlib.make_pdf(21 * MB)
+        print(f"setup: {len(people)} proposers with drafts in {time.perf_counter() - t0:.1f} s")
+
+        gunicorn = procs.start(
+            [
+                str(benchlib.BIN_DIR / "gunicorn"),
+                "rfp_portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--worker-class",
+                "sync",
+                "--timeout",
+                "120",
+                "--backlog",
+                "2048",
+            ],
+            env,
+            tmp / "gunicorn.log",
+        )
+        # Background work yields the CPU to requests (as a worker on its own host or a container
+        # with fewer CPU shares would): `nice` execs the worker, so its PID is the worker's.
+        celery = procs.start(
+            [
+                "nice",
+                "-n",
+                "10",
+                str(benchlib.BIN_DIR / "celery"),
+                "-A",
+                "rfp_portal",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--loglevel=WARNING",
+            ],
+            env,
+            tmp / "celery.log",
+        )
+        benchlib.wait_for_port(port)
+        time.sleep(1)
+        procs.note_children()
+        print(
+            f"gunicorn: {args.workers} sync workers on {base}; "
+            "celery: prefork, concurrency 1, nice 10"
+        )
+
+        zones = [None] if args.no_js else ["Europe/Berlin", "America/New_York", "Asia/Kolkata"]
+        browsers = [
+            Browser(base, p["session"], zones[i % len(zones)]) for i, p in enumerate(people)
+        ]
+        _, errors, _ = run_pool(
+            [lambda b=b, p=p: open_draft(b, p) for b, p in zip(browsers, people, strict=True)],
+            args.concurrency,
+        )
+        if errors:
+            print(f"could not open the drafts: {errors[:3]}")
+            return 2
+        # Warm every worker (imports, templates, connections) before timing anything.
+        run_pool([lambda: baseline_one(browsers[-1], pdfs[0])] * 20, args.workers)
+        warm_browsers = browsers[args.n + 3 :]
+        _, errors, _ = run_pool(
+            [
+                lambda b=b, p=p: submit_one(b, p, pdfs[0])
+                for b, p in zip(warm_browsers, warmup_people, strict=True)
+            ],
+            args.workers,
+        )
+        if errors:
+            print(f"warm-up submissions failed: {errors[:3]}")
+            return 2
+
+        pdf_for = [pdfs[i % SIZES] for i in range(args.n)]
+        mean_mb = sum(len(p) for p in pdf_for) / len(pdf_for) / MB
+        server = [
+            *benchlib.children_of(gunicorn.pid),
+            celery.pid,
+            *benchlib.children_of(celery.pid),
+        ]
+        cpu = [benchlib.cpu_seconds(server)]
+        with MemorySampler(gunicorn.pid) as memory:
+            base_times, base_errors, base_wall = run_pool(
+                [
+                    lambda b=b, pdf=pdf: baseline_one(b, pdf)
+                    for b, pdf in zip(browsers, pdf_for, strict=False)
+                ],
+                args.concurrency,
+            )
+            cpu.append(benchlib.cpu_seconds(server))
+            time.sleep(1)
+            cpu.append(benchlib.cpu_seconds(server))
+            rush_times, rush_errors, rush_wall = run_pool(
+                [
+                    lambda b=b, p=p, pdf=pdf: submit_one(b, p, pdf)
+                    for b, p, pdf in zip(browsers, rush_people, pdf_for, strict=False)
+                ],
+                args.concurrency,
+            )
+            cpu.append(benchlib.cpu_seconds(server))
+        base_cpu_ms = (cpu[1] - cpu[0]) / max(1, len(base_times)) * 1000
+        rush_cpu_ms = (cpu[3] - cpu[2]) / max(1, len(rush_times)) * 1000
+        base_rate = len(base_times) / base_wall
+        rush_rate = len(rush_times) / rush_wall
+        totals = [r["total"] * 1000 for r in rush_times]
+        uploads = [r["upload"] * 1000 for r in rush_times]
+        submits = [r["submit"] * 1000 for r in rush_times]
+        pct = benchlib.percentile
+        print(
+            f"baseline: {len(base_times)} uploads (mean {mean_mb:.1f} MB) in {base_wall:.1f} s = "
+            f"{base_rate:.1f}/s; p50 {pct(base_times, 50) * 1000:.0f} ms, "
+            f"p95 {pct(base_times, 95) * 1000:.0f} ms; errors {len(base_errors)}; "
+            f"server CPU {base_cpu_ms:.0f} ms per upload"
+        )
+        print(
+            f"rush: {len(rush_times)} submissions in {rush_wall:.1f} s = {rush_rate:.1f}/s; "
+            f"whole submission p50/p95/p99 {pct(totals, 50):.0f}/{pct(totals, 95):.0f}/"
+            f"{pct(totals, 99):.0f} ms; the upload POST p50/p95 {pct(uploads, 50):.0f}/"
+            f"{pct(uploads, 95):.0f} ms; the submit POST p50/p95 {pct(submits, 50):.0f}/"
+            f"{pct(submits, 95):.0f} ms; errors {len(rush_errors)}; server CPU (web workers and "
+            f"celery) {rush_cpu_ms:.0f} ms per submission; load {os.getloadavg()[0]:.1f}"
+        )
+        for error in (base_errors + rush_errors)[:10]:
+            print(f"  error: {error}")
+        peak_worker_mb = max(memory.peak_kb.values()) / 1024
+        print(
+            "peak RSS per web worker (MB): "
+            + ", ".join(f"{kb / 1024:.0f}" for kb in sorted(memory.peak_kb.values()))
+        )
+
+        # One 20 MB upload at a time, on warm workers: how much does the worker grow?
+        growths = {}
+        spare_browsers = browsers[args.n : args.n + 3]
+        for attempt in range(3):
+            person, browser = spare[attempt], spare_browsers[attempt]
+            grown, response = growth_for_one_upload(
+                gunicorn.pid, lambda b=browser, p=person: upload(b, p, big, then="save")
+            )
+            expect(response, 302, "20 MB draft upload")
+            growths.setdefault("draft form, 20 MB (accepted)", []).append(grown)
+            open_draft(browser, person)
+            grown, response = growth_for_one_upload(
+                gunicorn.pid, lambda b=browser, p=person: upload(b, p, too_big, then="save")
+            )
+            if response.status_code != 400 or "larger than" not in response.text:
+                raise Failure(f"21 MB upload: HTTP {response.status_code}, not refused")
+            growths.setdefault("draft form, 21 MB (refused at the limit)", []).append(grown)
+            grown, response = growth_for_one_upload(
+                gunicorn.pid, lambda b=browser: baseline_one(b, big)
+            )
+            growths.setdefault("baseline view, 20 MB", []).append(grown)
+        for what, values in growths.items():
+            print(f"worker memory growth for one upload, {what}: max {max(values):.1f} MB")
+        upload_growth = max(max(v) for v in growths.values())
+
+        outcome = verify(rush_people, sink, timeout=180)
+        errors = len(rush_errors)
+        lost = args.n - outcome["complete"]
+        print(
+            f"verify: {outcome['one_version']}/{args.n} proposals with exactly one version "
+            f"({outcome['more_versions']} with more), {outcome['receipts']} distinct receipt "
+            f"codes, {outcome['mails_sent']} receipt mails sent "
+            f"({outcome['mails_queued_not_sent']} not sent), {outcome['smtp_received']} "
+            f"received by the SMTP sink"
+        )
+        log = (tmp / "gunicorn.log").read_text(errors="replace")
+        tracebacks = log.count("Traceback")
+        if tracebacks:
+            print(f"gunicorn log: {tracebacks} tracebacks (see {tmp / 'gunicorn.log'})")
+        ratio = rush_rate / base_rate
+        missed = []
+        if errors or base_errors:
+            missed.append("errors")
+        if lost:
+            missed.append("lost submissions")
+        if ratio < 0.5:
+            missed.append("ratio < 0.5")
+        if upload_growth > 30:
+            missed.append("20 MB upload grew a worker by > 30 MB")
+        print(
+            f"deadline_rush: N={args.n} concurrency={args.concurrency} workers={args.workers} "
+            f"ok={len(rush_times)} errors={errors} lost={lost} rate={rush_rate:.1f}/s "
+            f"p50={pct(totals, 50):.0f}ms p95={pct(totals, 95):.0f}ms p99={pct(totals, 99):.0f}ms "
+            f"baseline={base_rate:.1f}/s ratio={ratio:.2f} peak_worker_rss={peak_worker_mb:.0f}MB "
+            f"upload20MB_growth={upload_growth:.1f}MB cpu_per_submit={rush_cpu_ms:.0f}ms "
+            f"cpu_per_baseline={base_cpu_ms:.0f}ms js={'no' if args.no_js else 'yes'} "
+            f"{'FAIL(' + '; '.join(missed) + ')' if missed else 'PASS'}"
+        )
+        return 1 if missed else 0
+    finally:
+        procs.stop_all()
+        sink.close()
+        if not args.keep:
+            benchlib.cleanup("rush", tmp)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
