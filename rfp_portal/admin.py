@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from rfp_portal import permissions
 from rfp_portal.admin_site import PortalModelAdmin, PortalPermissionsMixin
 from rfp_portal.models import AuditEvent, OutboxMessage, User
 
@@ -55,9 +56,37 @@ class ReadOnlyAdmin(PortalModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor_label", "action", "object_type", "object_label", "ip_address"]
+    """Events about sealed proposals are listed without actor, address or details (rule 2), and
+    their own pages stay closed until the RFP is opened."""
+
+    list_display = ["at", "who", "action", "object_type", "object_label", "where"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "object_label", "action"]
+
+    def get_queryset(self, request):
+        return permissions.audit_events_for_staff(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        if search_term:  # a search by person must not find who worked on a sealed proposal
+            queryset = queryset.filter(sealed=False)
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_view_permission(self, request, obj=None):
+        if (
+            obj is not None
+            and AuditEvent.objects.filter(permissions.sealed_audit_events(), pk=obj.pk).exists()
+        ):
+            return False
+        return super().has_view_permission(request, obj)
+
+    @admin.display(description=_("actor"), ordering="actor_label")
+    def who(self, event):
+        return _("a member of the team") if event.sealed else event.actor_label
+
+    @admin.display(description=_("IP address"))
+    def where(self, event):
+        return _("sealed until the deadline") if event.sealed else event.ip_address
+
     date_hierarchy = "at"
 
 

@@ -175,6 +175,33 @@ def is_sealed(rfp: RFP) -> bool:
     return rfp.sealed and rfp.opened_at is None
 
 
+def sealed_audit_events():
+    """A Q for audit events about proposals of RFPs still sealed. Before opening staff see counts
+    only (rule 2): such events are listed, but who did them, from where and with what details
+    is sealed too, and they never match a search by person."""
+    from django.db.models import Q
+
+    from proposals.models import Proposal
+
+    ids = Proposal.objects.filter(rfp__sealed=True, rfp__opened_at__isnull=True).values_list(
+        "pk", flat=True
+    )
+    return Q(object_type="proposals.proposal", object_id__in=[str(pk) for pk in ids])
+
+
+def audit_events_for_staff(events):
+    """The audit events annotated with `sealed` (see sealed_audit_events)."""
+    from django.db.models import BooleanField, Case, Value, When
+
+    return events.annotate(
+        sealed=Case(
+            When(sealed_audit_events(), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
 def can_read_submissions(user: AnyUser, proposal: Proposal) -> bool:
     """Submitted content: the team always; staff once the RFP is opened (or never sealed);
     an assigned reviewer once opened and after declaring no conflict (rule 5)."""

@@ -59,13 +59,13 @@ def profile(request: HttpRequest) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The audit trail, newest first, filtered by action, actor or object; read-only."""
     form = AuditFilterForm(request.GET or None)
-    events = AuditEvent.objects.all()
+    events = permissions.audit_events_for_staff(AuditEvent.objects.all())
     if form.is_valid():
         data = form.cleaned_data
         if data.get("action"):
             events = events.filter(action__startswith=data["action"])
         if data.get("actor"):
-            events = events.filter(actor_label__icontains=data["actor"])
+            events = events.filter(actor_label__icontains=data["actor"], sealed=False)
         if data.get("object"):
             events = events.filter(object_label__icontains=data["object"])
         if data.get("since"):

@@ -114,6 +114,29 @@ def test_sealed_proposals_reach_no_one_but_their_team_until_opening():
     leaks = [path for path in staff_paths(side) if mark in body(staff.get(path, follow=True))]
     assert not leaks, f"sealed content shown to staff at: {leaks}"
 
+    # Who worked on it is sealed too (staff see counts only): the audit trail lists the
+    # proposal's events without actor, address or details, and a search by person skips them.
+    owner_email = s.users[OWNER].email
+    label = side.proposal.audit_label()
+    assert AuditEvent.objects.filter(
+        object_type="proposals.proposal", object_id=str(side.proposal.pk), actor_label=owner_email
+    ).exists()
+
+    def rows_about_it(html: str) -> list[str]:
+        return [row for row in html.split("<tr") if label in row]
+
+    trail = body(staff.get(reverse("audit_log")))
+    assert rows_about_it(trail), "the sealed proposal's events are listed"
+    assert not [r for r in rows_about_it(trail) if owner_email in r]
+    by_person = body(staff.get(reverse("audit_log") + f"?actor={owner_email}"))
+    assert not rows_about_it(by_person)
+    admin_list = reverse("admin:rfp_portal_auditevent_changelist")
+    assert not [r for r in rows_about_it(body(staff.get(admin_list))) if owner_email in r]
+    assert not rows_about_it(body(staff.get(admin_list + f"?q={owner_email}")))
+    sealed_event = AuditEvent.objects.filter(object_id=str(side.proposal.pk)).first()
+    change = reverse("admin:rfp_portal_auditevent_change", args=[sealed_event.pk])
+    assert staff.get(change).status_code == 403
+
     # Exports are refused before opening (and the refusal names no proposal).
     with pytest.raises(exports.ExportRefused) as refused:
         exports.request_export(rfp=side.rfp, kind="bundle", user=s.users[STAFF], now=timezone.now())
@@ -182,3 +205,6 @@ def test_sealed_proposals_reach_no_one_but_their_team_until_opening():
     changelist = reverse("admin:proposals_proposal_changelist") + f"?q={mark[3:-1]}"
     assert mark in body(staff_after.get(changelist))
     assert Proposal.objects.get(pk=side.proposal.pk).rfp.opened_at is not None
+    opened_trail = body(staff_after.get(reverse("audit_log") + f"?actor={owner_email}"))
+    assert [r for r in rows_about_it(opened_trail) if owner_email in r]
+    assert staff_after.get(change).status_code == 200

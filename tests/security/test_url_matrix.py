@@ -507,10 +507,18 @@ SEALED_ADMIN = {
     "delete": F403,
     "history": opened(OK, ADMIN_MISSING),
 }
+# Events about a sealed proposal: listed (who, where and details masked), their pages closed.
+SEALED_EVENTS = {
+    "changelist": OK,
+    "add": F403,
+    "change": opened(OK, F403),
+    "delete": F403,
+    "history": opened(OK, F403),
+}
 DJANGO_PERMS = {"changelist": F403, "add": F403, "change": F403, "delete": F403, "history": F403}
 ADMIN_KINDS = {
     "rfp_portal.user": FULL,
-    "rfp_portal.auditevent": READ_ONLY,
+    "rfp_portal.auditevent": SEALED_EVENTS,
     "rfp_portal.outboxmessage": READ_ONLY,
     "proposals.rfp": FULL,
     "proposals.milestone": FULL,
