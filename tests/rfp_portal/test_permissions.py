@@ -177,3 +177,17 @@ def test_staff_cannot_make_anyone_superuser_in_the_admin(client, staff, proposer
     assert response.status_code == 302, response.context["adminform"].form.errors
     staff.refresh_from_db()
     assert not staff.is_superuser
+
+
+def test_error_pages_use_the_portal_layout_and_500_needs_no_request_context(client, proposer):
+    from django.test import RequestFactory
+    from django.views.defaults import server_error
+
+    response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "Something went wrong" in page and "Nothing you had saved is lost" in page
+    assert "/static/css/site.css" in page and '<html lang="en">' in page
+    client.force_login(proposer)
+    missing = client.get("/rfps/no-such-rfp/")
+    assert missing.status_code == 404 and "Page not found" in missing.content.decode()
