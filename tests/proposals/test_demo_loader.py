@@ -28,13 +28,24 @@ def snapshot():
 
 
 def test_repo_copy_of_rfp_files_matches_shared_data():
-    if not SHARED.exists():
-        pytest.skip("shared/data is not beside this checkout")
-    shared = sorted(p.name for p in SHARED.glob("*.toml"))
-    ours = sorted(p.name for p in demo.DEMO_DATA_DIR.glob("*.toml"))
-    assert ours == shared
-    _, mismatch, errors = filecmp.cmpfiles(SHARED, demo.DEMO_DATA_DIR, shared, shallow=False)
-    assert not mismatch and not errors, f"out of sync: {mismatch + errors}"
+    """The copy matches the digests recorded when it was taken from shared/data; where
+    shared/data lies beside the checkout, the originals are compared too (never a skip)."""
+    import hashlib
+
+    manifest = dict(
+        reversed(line.split(maxsplit=1))
+        for line in (demo.DEMO_DATA_DIR / "SHA256SUMS").read_text().splitlines()
+    )
+    ours = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in demo.DEMO_DATA_DIR.glob("*.toml")
+    }
+    assert ours == manifest, "the demo copy changed: copy shared/data again and update SHA256SUMS"
+    if SHARED.exists():
+        shared = sorted(p.name for p in SHARED.glob("*.toml"))
+        assert sorted(ours) == shared
+        _, mismatch, errors = filecmp.cmpfiles(SHARED, demo.DEMO_DATA_DIR, shared, shallow=False)
+        assert not mismatch and not errors, f"out of sync: {mismatch + errors}"
 
 
 @pytest.mark.django_db
