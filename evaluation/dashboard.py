@@ -59,6 +59,9 @@ class Dashboard:
         return sum(r.result.reviews for r in self.rows)
 
 
+# Rows per dashboard page: ranking and charts of distributions use every proposal.
+PAGE_SIZE = 100
+
 SORTS = {
     "rank": lambda row: (row.rank is None, row.rank or 0, row.proposal.pk),
     "title": lambda row: row.proposal.title.lower(),

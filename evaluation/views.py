@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -389,6 +390,12 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     flag = request.GET.get("flag") or None
     board = dashboard.build(rfp, sort=sort, flag=flag)
     scored = board.scored
+    # Ranking needs every proposal; the page shows them a hundred at a time (an RFP with
+    # thousands of proposals made a page of megabytes: bench/dashboard).
+    page = Paginator(board.rows, dashboard.PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
     heat = (
         charts.heat_map(
             [
@@ -396,11 +403,11 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                     row.proposal.title,
                     [scoring.as_decimal(row.result.criteria[c.key].mean) for c in scored],
                 )
-                for row in board.rows
+                for row in rows
             ],
             [c.name for c in scored],
         )
-        if board.rows
+        if rows
         else ""
     )
     distributions = [
@@ -419,6 +426,9 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "rfp": rfp,
             "board": board,
+            "rows": rows,
+            "page": page,
+            "query": query.urlencode(),
             "heat": heat,
             "distributions": distributions,
             "sort": sort,
