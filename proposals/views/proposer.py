@@ -207,7 +207,7 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = selectors.team_proposal(request, pk)
     rfp = proposal.rfp
     error = None
-    missing = submission.missing_elements(proposal)
+    missing = None  # checked by the submit itself; computed here only for the page
     if request.method == "POST":
         try:
             expected = int(request.POST.get("edit", "-1"))
@@ -233,6 +233,8 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Your proposal has been received."))
             return redirect("proposal_version", pk=proposal.pk, number=result.version.number)
         proposal.refresh_from_db()
+    if missing is None:
+        missing = submission.missing_elements(proposal)
     versions = list(proposal.versions.all())
     context = {
         "proposal": proposal,
