@@ -11,6 +11,7 @@ weight by the same factor changes nothing.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -188,15 +189,19 @@ def rank(results: Iterable[ProposalResult], *, exclude_gate_failures: bool = Tru
         for r in results
         if r.overall is not None and not (exclude_gate_failures and r.gate_failed)
     ]
-    rest = [r for r in results if r not in rankable]
+    # Linear in the number of proposals (identity sets and a count per score): thousands of
+    # proposals are ranked on every dashboard view.
+    chosen = {id(r) for r in rankable}
+    rest = [r for r in results if id(r) not in chosen]
     rankable.sort(key=lambda r: (-r.overall, r.proposal_id))
+    sharing = Counter(r.overall for r in rankable)
     ranked: list[Ranked] = []
     for index, result in enumerate(rankable):
         if index and result.overall == rankable[index - 1].overall:
             position = ranked[-1].rank
         else:
             position = index + 1
-        tied = sum(1 for other in rankable if other.overall == result.overall) > 1
+        tied = sharing[result.overall] > 1
         ranked.append(Ranked(rank=position, result=result, tied=tied))
     ranked.extend(
         Ranked(rank=None, result=r, tied=False) for r in sorted(rest, key=lambda r: r.proposal_id)
