@@ -35,7 +35,7 @@ from proposals import selectors as proposal_selectors
 from proposals import submission
 from proposals.models import Feature, Proposal
 from rfp_portal import audit, deadlines, permissions
-from rfp_portal.adapters import return_here_after_sign_in
+from rfp_portal import views as portal_views
 
 
 @permissions.reviewer_required
@@ -104,6 +104,18 @@ def conflict(request: HttpRequest, proposal_id: int) -> HttpResponse:
     )
 
 
+def _save_review(request: HttpRequest, assignment: Assignment, form: ReviewForm, *, submit: bool):
+    return services.save_review(
+        assignment=assignment,
+        user=request.user,
+        assessments=form.assessments(),
+        overall_comment=form.cleaned_data["overall_comment"],
+        submit=submit,
+        now=request.received_at,
+        request=request,
+    )
+
+
 @permissions.reviewer_required
 def review(request: HttpRequest, proposal_id: int) -> HttpResponse:
     assignment = selectors.assignment_for(request, proposal_id)
@@ -119,15 +131,7 @@ def review(request: HttpRequest, proposal_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         submit_now = request.POST.get("action") == "submit"
         try:
-            services.save_review(
-                assignment=assignment,
-                user=request.user,
-                assessments=form.assessments(),
-                overall_comment=form.cleaned_data["overall_comment"],
-                submit=submit_now,
-                now=request.received_at,
-                request=request,
-            )
+            _save_review(request, assignment, form, submit=submit_now)
         except services.EvaluationError as exc:
             form.add_error(None, str(exc))
         else:
@@ -177,15 +181,7 @@ def review_autosave(request: HttpRequest, proposal_id: int) -> HttpResponse:
         message = _("Not saved automatically: correct the highlighted answers.")
     else:
         try:
-            services.save_review(
-                assignment=assignment,
-                user=request.user,
-                assessments=form.assessments(),
-                overall_comment=form.cleaned_data["overall_comment"],
-                submit=False,
-                now=request.received_at,
-                request=request,
-            )
+            _save_review(request, assignment, form, submit=False)
         except services.EvaluationError as exc:
             message = str(exc)
         else:
@@ -197,33 +193,19 @@ def review_autosave(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 
 def reviewer_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        invitation = services.invitation_from_token(token)
-    except services.EvaluationError as exc:
-        return render(request, "evaluation/invitation.html", {"error": str(exc)}, status=400)
-    if not request.user.is_authenticated:
-        messages.info(
-            request,
+    return portal_views.invitation_link_page(
+        request,
+        token,
+        load=services.invitation_from_token,
+        accept=services.accept_reviewer_invitation,
+        failure=services.EvaluationError,
+        template="evaluation/invitation.html",
+        sign_in_message=lambda invitation: (
             _("Sign in (or create an account with %(email)s) to join the reviewers of “%(title)s”.")
-            % {"email": invitation.email, "title": invitation.rfp.title},
-        )
-        return_here_after_sign_in(request)
-        return redirect_to_login(request.get_full_path())
-    if request.method == "POST":
-        try:
-            services.accept_reviewer_invitation(
-                invitation=invitation, user=request.user, now=request.received_at, request=request
-            )
-        except services.EvaluationError as exc:
-            return render(
-                request,
-                "evaluation/invitation.html",
-                {"error": str(exc), "invitation": invitation},
-                status=400,
-            )
-        messages.success(request, _("You are now a reviewer for this RFP."))
-        return redirect("reviewer_home")
-    return render(request, "evaluation/invitation.html", {"invitation": invitation})
+            % {"email": invitation.email, "title": invitation.rfp.title}
+        ),
+        accepted=lambda member: (_("You are now a reviewer for this RFP."), "reviewer_home"),
+    )
 
 
 # --- Staff ------------------------------------------------------------------------------------

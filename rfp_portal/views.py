@@ -1,7 +1,8 @@
-"""Cross-cutting pages: time zone choice, profile, the audit trail."""
+"""Cross-cutting pages: time zone choice, profile, the audit trail, invitation links."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,9 +11,50 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rfp_portal import permissions
+from rfp_portal.adapters import return_here_after_sign_in
 from rfp_portal.forms import AuditFilterForm, ProfileForm, TimeZoneForm
 from rfp_portal.middleware import TZ_COOKIE
 from rfp_portal.models import AuditEvent
+
+
+def invitation_link_page(
+    request: HttpRequest,
+    token: str,
+    *,
+    load,
+    accept,
+    failure: type[Exception],
+    template: str,
+    sign_in_message,
+    accepted,
+) -> HttpResponse:
+    """The page behind an e-mailed invitation link (co-authors and reviewers alike).
+
+    `load(token)` finds the invitation and `accept(invitation=, user=, now=, request=)` accepts
+    it, both raising `failure` with a message for the person; `sign_in_message(invitation)` asks
+    a visitor to sign in (the page remembers itself for after sign-in or sign-up), and
+    `accepted(result)` gives the success message and where to go next.
+    """
+    try:
+        invitation = load(token)
+    except failure as exc:
+        return render(request, template, {"error": str(exc)}, status=400)
+    if not request.user.is_authenticated:
+        messages.info(request, sign_in_message(invitation))
+        return_here_after_sign_in(request)
+        return redirect_to_login(request.get_full_path())
+    if request.method == "POST":
+        try:
+            result = accept(
+                invitation=invitation, user=request.user, now=request.received_at, request=request
+            )
+        except failure as exc:
+            context = {"error": str(exc), "invitation": invitation}
+            return render(request, template, context, status=400)
+        message, target = accepted(result)
+        messages.success(request, message)
+        return redirect(target)
+    return render(request, template, {"invitation": invitation})
 
 
 def _safe_next(request: HttpRequest, target: str) -> str:

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,7 +12,7 @@ from proposals import selectors
 from proposals import team as team_service
 from proposals.forms import InviteForm
 from rfp_portal import permissions
-from rfp_portal.adapters import return_here_after_sign_in
+from rfp_portal import views as portal_views
 
 
 @login_required
@@ -80,30 +79,16 @@ def remove_member(request: HttpRequest, pk: int, member_id: int) -> HttpResponse
 
 
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        invitation = team_service.invitation_from_token(token)
-    except team_service.TeamError as exc:
-        return render(request, "proposals/invitation.html", {"error": str(exc)}, status=400)
-    if not request.user.is_authenticated:
-        messages.info(
-            request,
+    return portal_views.invitation_link_page(
+        request,
+        token,
+        load=team_service.invitation_from_token,
+        accept=team_service.accept,
+        failure=team_service.TeamError,
+        template="proposals/invitation.html",
+        sign_in_message=lambda invitation: (
             _("Sign in (or create an account with %(email)s) to join the proposal “%(title)s”.")
-            % {"email": invitation.email, "title": invitation.proposal.title},
-        )
-        return_here_after_sign_in(request)
-        return redirect_to_login(request.get_full_path())
-    if request.method == "POST":
-        try:
-            proposal = team_service.accept(
-                invitation=invitation, user=request.user, now=request.received_at, request=request
-            )
-        except team_service.TeamError as exc:
-            return render(
-                request,
-                "proposals/invitation.html",
-                {"error": str(exc), "invitation": invitation},
-                status=400,
-            )
-        messages.success(request, _("You are now a co-author of this proposal."))
-        return redirect(proposal)
-    return render(request, "proposals/invitation.html", {"invitation": invitation})
+            % {"email": invitation.email, "title": invitation.proposal.title}
+        ),
+        accepted=lambda proposal: (_("You are now a co-author of this proposal."), proposal),
+    )
