@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from evaluation import scoring
+from evaluation import charts, scoring
 from evaluation.models import Assessment, Assignment, Decision, Review
 from proposals import budget
 from proposals.models import RFP, Feature, Proposal, SubmissionVersion
@@ -194,3 +194,33 @@ def build(rfp: RFP, *, sort: str = "rank", flag: str | None = None) -> Dashboard
         reviewers=sorted(progress.values(), key=lambda p: p.email),
         distributions=distributions,
     )
+
+
+def heat_map(board: Dashboard, rows: list[Row] | None = None) -> str:
+    """The heat map of mean scores for these rows (all of the board's by default); "" if none."""
+    rows = board.rows if rows is None else rows
+    if not rows:
+        return ""
+    return charts.heat_map(
+        [
+            (
+                row.proposal.title,
+                [scoring.as_decimal(row.result.criteria[c.key].mean) for c in board.scored],
+            )
+            for row in rows
+        ],
+        [c.name for c in board.scored],
+    )
+
+
+def distribution_charts(board: Dashboard, *, ident: str = "dist") -> list[tuple]:
+    """(criterion, bar chart of the scores it was given) for each scored criterion."""
+    return [
+        (
+            c,
+            charts.distribution(
+                c.name, board.distributions[c.key], scale_min=c.scale_min, ident=f"{ident}-{c.pk}"
+            ),
+        )
+        for c in board.scored
+    ]

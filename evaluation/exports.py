@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evaluation import charts, dashboard, scoring
+from evaluation import dashboard, scoring
 from evaluation.models import Assessment, Assignment, Export
 from proposals import selectors as proposal_selectors
 from proposals.models import RFP, Proposal
@@ -121,21 +121,6 @@ def run(export_id: int) -> Export:
 
 def report_context(rfp: RFP, *, now: datetime) -> dict:
     board = dashboard.build(rfp)
-    scored = board.scored
-    heat = (
-        charts.heat_map(
-            [
-                (
-                    row.proposal.title,
-                    [scoring.as_decimal(row.result.criteria[c.key].mean) for c in scored],
-                )
-                for row in board.rows
-            ],
-            [c.name for c in scored],
-        )
-        if board.rows
-        else ""
-    )
     conflicts = (
         Assignment.objects.filter(proposal__rfp=rfp, conflict=Assignment.Conflict.DECLARED)
         .select_related("reviewer", "proposal")
@@ -144,16 +129,8 @@ def report_context(rfp: RFP, *, now: datetime) -> dict:
     return {
         "rfp": rfp,
         "board": board,
-        "heat": heat,
-        "distributions": [
-            (
-                c,
-                charts.distribution(
-                    c.name, board.distributions[c.key], scale_min=c.scale_min, ident=f"d{c.pk}"
-                ),
-            )
-            for c in scored
-        ],
+        "heat": dashboard.heat_map(board),
+        "distributions": dashboard.distribution_charts(board, ident="d"),
         "conflicts": conflicts,
         "generated": deadlines.format_in_zone(now, "UTC").text,
         "deadline_aoe": deadlines.format_deadline(rfp.deadline_instant, "AoE"),

@@ -13,11 +13,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from evaluation import (
-    charts,
     dashboard,
     decisions,
     exports,
-    scoring,
     selectors,
     services,
     threads,
@@ -371,36 +369,14 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     sort = request.GET.get("sort", "rank")
     flag = request.GET.get("flag") or None
     board = dashboard.build(rfp, sort=sort, flag=flag)
-    scored = board.scored
     # Ranking needs every proposal; the page shows them a hundred at a time (an RFP with
     # thousands of proposals made a page of megabytes: bench/dashboard).
     page = Paginator(board.rows, dashboard.PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
-    heat = (
-        charts.heat_map(
-            [
-                (
-                    row.proposal.title,
-                    [scoring.as_decimal(row.result.criteria[c.key].mean) for c in scored],
-                )
-                for row in rows
-            ],
-            [c.name for c in scored],
-        )
-        if rows
-        else ""
-    )
-    distributions = [
-        (
-            c,
-            charts.distribution(
-                c.name, board.distributions[c.key], scale_min=c.scale_min, ident=f"dist-{c.pk}"
-            ),
-        )
-        for c in scored
-    ]
+    heat = dashboard.heat_map(board, rows)
+    distributions = dashboard.distribution_charts(board)
     audit.record(action="dashboard.viewed", request=request, obj=rfp)
     return render(
         request,
