@@ -63,3 +63,20 @@ def evaluation_setup(open_rfp):
             proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
         ),
     }
+
+
+def declare_no_conflict(assignment, reviewer):
+    return services.declare_conflict(
+        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
+    )
+
+
+def save_review(assignment, reviewer, assessments, *, submit=False, comment=""):
+    return services.save_review(
+        assignment=assignment,
+        user=reviewer,
+        assessments=assessments,
+        overall_comment=comment,
+        submit=submit,
+        now=timezone.now(),
+    )

@@ -10,7 +10,7 @@ from evaluation import decisions, services
 from evaluation.models import Assessment, Assignment, Decision, Review
 from proposals.models import Feature, Proposal, ProposalMember, SubmissionVersion
 from rfp_portal.models import OutboxMessage
-from tests.evaluation.conftest import make_reviewer, open_now
+from tests.evaluation.conftest import declare_no_conflict, make_reviewer, open_now
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,9 +105,7 @@ def test_dashboard_ranks_flags_and_draws_charts(staff_client, evaluation_setup, 
             assignment = services.assign(
                 proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
             )
-            services.declare_conflict(
-                assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-            )
+            declare_no_conflict(assignment, reviewer)
             services.save_review(
                 assignment=assignment,
                 user=reviewer,
@@ -194,9 +192,7 @@ def test_proposer_sees_own_decision_and_scores_only_after_publication(
     assignment = services.assign(
         proposal=s["alpha"], reviewer=reviewer, staff_user=staff, now=timezone.now()
     )
-    services.declare_conflict(
-        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-    )
+    declare_no_conflict(assignment, reviewer)
     services.save_review(
         assignment=assignment,
         user=reviewer,

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from evaluation import decisions, exports, services
 from evaluation.models import Export
 from rfp_portal.models import AuditEvent
-from tests.evaluation.conftest import open_now
+from tests.evaluation.conftest import declare_no_conflict, open_now, save_review
 
 pytestmark = pytest.mark.django_db
 
@@ -28,25 +28,17 @@ def reviewed(evaluation_setup, staff):
             assignment = services.assign(
                 proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
             )
-            services.declare_conflict(
-                assignment=assignment,
-                user=reviewer,
-                conflict=False,
-                reason="",
-                now=timezone.now(),
-            )
-            services.save_review(
-                assignment=assignment,
-                user=reviewer,
-                overall_comment="",
-                submit=True,
-                now=timezone.now(),
-                assessments=[
+            declare_no_conflict(assignment, reviewer)
+            save_review(
+                assignment,
+                reviewer,
+                [
                     services.AssessmentInput(
                         c, None if c.is_gate else score, "pass" if c.is_gate else "", "fine"
                     )
                     for c in s["rfp"].criteria.all()
                 ],
+                submit=True,
             )
     decisions.record_decision(
         proposal=s["alpha"],

@@ -11,7 +11,7 @@ from evaluation.models import Assignment, PoolMember, Review
 from proposals.models import Criterion
 from rfp_portal import permissions
 from rfp_portal.models import AuditEvent
-from tests.evaluation.conftest import make_reviewer, open_now
+from tests.evaluation.conftest import declare_no_conflict, make_reviewer, open_now, save_review
 
 pytestmark = pytest.mark.django_db
 
@@ -125,18 +125,9 @@ def test_other_reviews_hidden_until_own_submitted(evaluation_setup, staff):
     open_now(s["rfp"])
     for reviewer in (first, second):
         assignment = Assignment.objects.get(reviewer=reviewer)
-        services.declare_conflict(
-            assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-        )
+        declare_no_conflict(assignment, reviewer)
     a1 = Assignment.objects.get(reviewer=first)
-    services.save_review(
-        assignment=a1,
-        user=first,
-        assessments=full_review(s["rfp"]),
-        overall_comment="Good",
-        submit=True,
-        now=timezone.now(),
-    )
+    save_review(a1, first, full_review(s["rfp"]), submit=True, comment="Good")
     from proposals.models import Proposal
 
     alpha = Proposal.objects.select_related("rfp").get(pk=s["alpha"].pk)  # as a request sees it
@@ -154,19 +145,10 @@ def test_score_outside_the_scale_is_refused_and_nothing_saved(evaluation_setup, 
     reviewer = s["reviewers"][0]
     assignment = s["assign"](s["alpha"], reviewer, staff)
     open_now(s["rfp"])
-    services.declare_conflict(
-        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-    )
+    declare_no_conflict(assignment, reviewer)
     bad = full_review(s["rfp"], score=6)
     with pytest.raises(services.EvaluationError, match="between 0 and 5"):
-        services.save_review(
-            assignment=assignment,
-            user=reviewer,
-            assessments=bad,
-            overall_comment="",
-            submit=False,
-            now=timezone.now(),
-        )
+        save_review(assignment, reviewer, bad)
     assert not Review.objects.exists()
 
 
@@ -175,27 +157,11 @@ def test_incomplete_review_cannot_be_submitted_but_can_be_saved(evaluation_setup
     reviewer = s["reviewers"][0]
     assignment = s["assign"](s["alpha"], reviewer, staff)
     open_now(s["rfp"])
-    services.declare_conflict(
-        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-    )
+    declare_no_conflict(assignment, reviewer)
     partial = [a for a in full_review(s["rfp"]) if a.criterion.key != "cost"]
-    services.save_review(
-        assignment=assignment,
-        user=reviewer,
-        assessments=partial,
-        overall_comment="",
-        submit=False,
-        now=timezone.now(),
-    )
+    save_review(assignment, reviewer, partial)
     with pytest.raises(services.EvaluationError, match="Cost"):
-        services.save_review(
-            assignment=assignment,
-            user=reviewer,
-            assessments=partial,
-            overall_comment="",
-            submit=True,
-            now=timezone.now(),
-        )
+        save_review(assignment, reviewer, partial, submit=True)
     assert Review.objects.get().state == "draft"
 
 
@@ -205,17 +171,8 @@ def test_review_after_due_date_is_refused_until_staff_reopen(evaluation_setup, s
     reviewer = s["reviewers"][0]
     assignment = s["assign"](s["alpha"], reviewer, staff)
     open_now(rfp)
-    services.declare_conflict(
-        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-    )
-    review = services.save_review(
-        assignment=assignment,
-        user=reviewer,
-        assessments=full_review(rfp),
-        overall_comment="",
-        submit=True,
-        now=timezone.now(),
-    )
+    declare_no_conflict(assignment, reviewer)
+    review = save_review(assignment, reviewer, full_review(rfp), submit=True)
     late = services.review_due_instant(rfp) + timedelta(seconds=1)
     with pytest.raises(services.EvaluationError, match="due date has passed"):
         services.save_review(
@@ -247,25 +204,9 @@ def test_removing_a_reviewer_drops_drafts_and_marks_submitted_reviews(evaluation
     a_beta = s["assign"](s["beta"], reviewer, staff)
     open_now(s["rfp"])
     for assignment in (a_alpha, a_beta):
-        services.declare_conflict(
-            assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-        )
-    services.save_review(
-        assignment=a_alpha,
-        user=reviewer,
-        assessments=full_review(s["rfp"]),
-        overall_comment="",
-        submit=True,
-        now=timezone.now(),
-    )
-    services.save_review(
-        assignment=a_beta,
-        user=reviewer,
-        assessments=full_review(s["rfp"]),
-        overall_comment="",
-        submit=False,
-        now=timezone.now(),
-    )
+        declare_no_conflict(assignment, reviewer)
+    save_review(a_alpha, reviewer, full_review(s["rfp"]), submit=True)
+    save_review(a_beta, reviewer, full_review(s["rfp"]))
     services.remove_from_pool(rfp=s["rfp"], reviewer=reviewer, staff_user=staff, now=timezone.now())
     assert Review.objects.get(assignment=a_alpha).withdrawn_reviewer
     assert not Review.objects.filter(assignment=a_beta).exists()
@@ -365,9 +306,7 @@ def test_clarification_thread_between_evaluator_and_team_only(
     url = reverse("proposal_clarifications", args=[s["alpha"].pk])
     client.force_login(reviewer)
     assert client.get(url).status_code == 404  # no conflict declared yet
-    services.declare_conflict(
-        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-    )
+    declare_no_conflict(assignment, reviewer)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"text": "Who does the TUF work?"})
     assert any(s["alpha_owner"].email in m.to for m in mail.outbox)
@@ -391,20 +330,11 @@ def test_discussion_only_after_submitting_own_review(client, evaluation_setup, s
     reviewer = s["reviewers"][0]
     assignment = s["assign"](s["alpha"], reviewer, staff)
     open_now(s["rfp"])
-    services.declare_conflict(
-        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-    )
+    declare_no_conflict(assignment, reviewer)
     client.force_login(reviewer)
     url = reverse("review_discussion", args=[s["alpha"].pk])
     assert client.post(url, {"text": "Early thoughts"}).status_code == 404
-    services.save_review(
-        assignment=assignment,
-        user=reviewer,
-        assessments=full_review(s["rfp"]),
-        overall_comment="",
-        submit=True,
-        now=timezone.now(),
-    )
+    save_review(assignment, reviewer, full_review(s["rfp"]), submit=True)
     assert client.post(url, {"text": "After my review"}).status_code == 302
     page = client.get(reverse("review", args=[s["alpha"].pk])).content.decode()
     assert "After my review" in page
@@ -433,9 +363,7 @@ def test_review_autosave_saves_drafts_and_never_touches_a_submitted_review(
     reviewer = s["reviewers"][0]
     assignment = s["assign"](s["alpha"], reviewer, staff)
     open_now(s["rfp"])
-    services.declare_conflict(
-        assignment=assignment, user=reviewer, conflict=False, reason="", now=timezone.now()
-    )
+    declare_no_conflict(assignment, reviewer)
     client.force_login(reviewer)
     experience = s["rfp"].criteria.get(key="experience")
     url = reverse("review_autosave", args=[s["alpha"].pk])
@@ -444,14 +372,7 @@ def test_review_autosave_saves_drafts_and_never_touches_a_submitted_review(
     review = Review.objects.get()
     assert review.state == "draft" and review.overall_comment == "typing"
     assert review.assessments.get(criterion=experience).score == 4
-    services.save_review(
-        assignment=assignment,
-        user=reviewer,
-        assessments=full_review(s["rfp"]),
-        overall_comment="final",
-        submit=True,
-        now=timezone.now(),
-    )
+    save_review(assignment, reviewer, full_review(s["rfp"]), submit=True, comment="final")
     body = client.post(url, {"overall_comment": "changed"}).content
     assert b"only by submitting again" in body
     review.refresh_from_db()

@@ -133,7 +133,7 @@ def test_dry_run_lists_and_sends_nothing(open_rfp, drafting, capsys, monkeypatch
 def test_review_reminders_go_to_reviewers_with_unsubmitted_reviews(evaluation_setup, staff):
     from evaluation import services
     from evaluation.services import review_due_instant
-    from tests.evaluation.conftest import open_now
+    from tests.evaluation.conftest import declare_no_conflict, open_now, save_review
 
     s = evaluation_setup
     waiting, done = s["reviewers"][:2]
@@ -142,23 +142,15 @@ def test_review_reminders_go_to_reviewers_with_unsubmitted_reviews(evaluation_se
             proposal=s["alpha"], reviewer=reviewer, staff_user=staff, now=timezone.now()
         )
     open_now(s["rfp"])
-    assignment = services.declare_conflict(
-        assignment=s["alpha"].assignments.get(reviewer=done),
-        user=done,
-        conflict=False,
-        reason="",
-        now=timezone.now(),
-    )
-    services.save_review(
-        assignment=assignment,
-        user=done,
-        overall_comment="",
-        submit=True,
-        now=timezone.now(),
-        assessments=[
+    assignment = declare_no_conflict(s["alpha"].assignments.get(reviewer=done), done)
+    save_review(
+        assignment,
+        done,
+        [
             services.AssessmentInput(c, None if c.is_gate else 3, "pass" if c.is_gate else "", "")
             for c in s["rfp"].criteria.all()
         ],
+        submit=True,
     )
     due = review_due_instant(s["rfp"])
     assert reminders.send_due(now=due - DAY + timedelta(minutes=1)) == 1
