@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from proposals.models import (
@@ -39,15 +39,17 @@ def unacknowledged_addenda(rfp: RFP, user) -> QuerySet[Addendum]:
     Only addenda published after the user's team started its proposal count: someone who
     started later read the RFP as amended.
     """
+    if not user.is_authenticated:
+        return Addendum.objects.none()
+    # One query: the team's start time is a subquery (no team, no start: no addenda).
     started = (
         Proposal.objects.filter(rfp=rfp, members__user=user)
         .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
+        .values("created_at")[:1]
     )
-    if started is None:
-        return Addendum.objects.none()
-    return rfp.addenda.filter(published_at__gt=started).exclude(acknowledgements__user=user)
+    return rfp.addenda.filter(published_at__gt=Subquery(started)).exclude(
+        acknowledgements__user=user
+    )
 
 
 @transaction.atomic

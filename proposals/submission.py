@@ -19,7 +19,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -110,8 +111,10 @@ def budget_check_for(rfp: RFP, fields: dict[str, Any]) -> budget.BudgetCheck:
     )
 
 
-def chosen_milestone_ids(rfp: RFP, fields: dict[str, Any]) -> set[int]:
-    for element in rfp.elements.all():
+def chosen_milestone_ids(
+    rfp: RFP, fields: dict[str, Any], elements: list[ProposalElement] | None = None
+) -> set[int]:
+    for element in rfp.elements.all() if elements is None else elements:
         if element.kind == ProposalElement.Kind.MILESTONE_CHOICE:
             return {int(m) for m in fields.get(element.key) or []}
     return {m.id for m in rfp.milestones.all()}
@@ -127,9 +130,10 @@ def missing_elements(proposal: Proposal) -> list[MissingPart]:
     missing: list[MissingPart] = []
     if not proposal.title.strip():
         missing.append(MissingPart(_("a title"), "id_title"))
-    chosen = chosen_milestone_ids(rfp, fields)
+    elements = list(rfp.elements.all())
+    chosen = chosen_milestone_ids(rfp, fields, elements)
     features = [f for f in features_of(rfp) if f.milestone_id in chosen]
-    for element in rfp.elements.all():
+    for element in elements:
         if not element.required:
             continue
         value = fields.get(element.key)
@@ -187,16 +191,37 @@ def start_proposal(*, rfp: RFP, user, title: str, now: datetime, request=None) -
     return proposal
 
 
-def _locked(proposal: Proposal) -> Proposal:
-    locked = Proposal.objects.select_for_update().select_related("rfp").get(pk=proposal.pk)
-    locked.__dict__.pop("_portal_team_roles", None)
+def _locked(proposal: Proposal, user) -> Proposal:
+    """The proposal, its row locked for this transaction, with its RFP as it is now; raises
+    PermissionDenied unless `user` is on its team at this moment (a co-author removed while
+    the form was open can no longer save or submit).
+
+    The RFP's row is held in share mode, not locked for update: saves and submits of different
+    proposals then run side by side (a last-hour rush would otherwise queue on one row), while
+    opening and addenda, which lock the RFP for update, still wait for them and they for those.
+    The user's team role is read in the locking query itself.
+    """
+    rfp = _rfp_shared(proposal.rfp_id)
+    role = ProposalMember.objects.filter(proposal=OuterRef("pk"), user_id=user.pk).values("role")
+    locked = (
+        Proposal.objects.select_for_update(of=("self",))
+        .annotate(locking_user_role=Subquery(role[:1]))
+        .get(pk=proposal.pk)
+    )
+    locked.rfp = rfp
+    # permissions.team_role() reads this cache: one query fewer, and the role as locked.
+    locked.__dict__["_portal_team_roles"] = {user.pk: locked.locking_user_role}
+    if not permissions.is_on_team(user, locked):
+        raise PermissionDenied
     return locked
 
 
-def _require_team(user, proposal: Proposal) -> None:
-    proposal.__dict__.pop("_portal_team_roles", None)
-    if not permissions.is_on_team(user, proposal):
-        raise PermissionDenied
+def _rfp_shared(rfp_id: int) -> RFP:
+    if connection.vendor != "postgresql":  # SQLite: a write locks the whole database anyway
+        return RFP.objects.get(pk=rfp_id)
+    table = connection.ops.quote_name(RFP._meta.db_table)
+    # Django's ORM has no FOR SHARE; the statement is constant apart from the bound id.
+    return RFP.objects.raw(f"SELECT * FROM {table} WHERE id = %s FOR SHARE", [rfp_id])[0]  # noqa: S608
 
 
 def _delete_unreferenced(name: str) -> None:
@@ -217,8 +242,31 @@ def save_draft(
     request=None,
 ) -> Proposal:
     """Save the draft's answers (and a new PDF if one came). Nothing is saved on any error."""
-    proposal = _locked(proposal)
-    _require_team(user, proposal)
+    proposal = _locked(proposal, user)
+    return _save_locked(
+        proposal,
+        user=user,
+        title=title,
+        fields=fields,
+        document=document,
+        expected_edit=expected_edit,
+        now=now,
+        request=request,
+    )
+
+
+def _save_locked(
+    proposal: Proposal,
+    *,
+    user,
+    title: str,
+    fields: dict[str, Any],
+    document: UploadedFile | None,
+    expected_edit: int,
+    now: datetime,
+    request=None,
+) -> Proposal:
+    """save_draft() on a proposal already locked and checked for the team."""
     if proposal.edit_count != expected_edit:
         if document is None and proposal.title == title.strip()[:200] and proposal.fields == fields:
             return proposal  # the same form posted twice (a double click): already saved
@@ -301,13 +349,25 @@ def submit_proposal(
 
     A replayed or double-clicked form (same expected_edit) returns the version it made.
     """
-    proposal = _locked(proposal)
-    _require_team(user, proposal)
+    proposal = _locked(proposal, user)
     replay = proposal.versions.filter(from_edit=expected_edit).first()
     if replay is not None:
         return SubmitResult(replay, created=False)
+    return _submit_locked(
+        proposal, user=user, expected_edit=expected_edit, now=now, request=request
+    )
+
+
+def _submit_locked(
+    proposal: Proposal, *, user, expected_edit: int, now: datetime, request=None
+) -> SubmitResult:
+    """submit_proposal() on a proposal already locked, checked for the team and not a replay.
+
+    Every check comes before the first write, so a refusal leaves the transaction clean."""
     rfp = proposal.rfp
-    if not rfp.accepts_submissions_at(now):
+    # Opened (rule 2): closed, even for a request that arrived before the cut-off and waited
+    # for the opening to commit.
+    if rfp.opened_at is not None or not rfp.accepts_submissions_at(now):
         raise DeadlinePassed(
             _(
                 "The deadline has passed: %(deadline)s. Submissions are no longer accepted. "
@@ -330,12 +390,13 @@ def submit_proposal(
     missing = missing_elements(proposal)
     if missing:
         raise Incomplete(missing)
-    if revisions_left(proposal) == 0:
+    used = proposal.versions.count()
+    if revisions_left(proposal, versions=used) == 0:
         raise NoRevisionsLeft(
             _("You have used all %(n)s revisions this RFP allows.") % {"n": rfp.max_revisions}
         )
     data = canonical_fields(proposal)
-    number = proposal.versions.count() + 1
+    number = used + 1
     version = SubmissionVersion.objects.create(
         proposal=proposal,
         number=number,
@@ -381,10 +442,82 @@ def submit_proposal(
     return SubmitResult(version, created=True)
 
 
+@dataclass(frozen=True)
+class SaveAndSubmitResult:
+    """What "Save and submit" did: the draft is always saved; then either a version was
+    made (or found, for a replayed form) or the submit was refused for `refused`'s reason."""
+
+    proposal: Proposal
+    submitted: SubmitResult | None
+    refused: ProposalError | None = None
+
+
+def save_and_submit(
+    *,
+    proposal: Proposal,
+    user,
+    title: str,
+    fields: dict[str, Any],
+    document: UploadedFile | None,
+    expected_edit: int,
+    now: datetime,
+    request=None,
+) -> SaveAndSubmitResult:
+    """Save the draft form (with its PDF) and submit it, in one transaction and one request.
+
+    The draft is saved even when the submit is refused (late, incomplete, addenda to read,
+    no revisions left): nothing typed is lost, and the refusal says why. A replayed form
+    (double click, browser retry) returns the version the first post made. Errors of the save
+    itself (StaleForm, pdf.PDFRejected) are raised and save nothing, as save_draft's are.
+    """
+    with transaction.atomic():
+        proposal = _locked(proposal, user)
+        if proposal.edit_count != expected_edit:
+            replay = _replayed_submit(proposal, title, fields, document, expected_edit)
+            if replay is not None:
+                return SaveAndSubmitResult(proposal, SubmitResult(replay, created=False))
+        proposal = _save_locked(
+            proposal,
+            user=user,
+            title=title,
+            fields=fields,
+            document=document,
+            expected_edit=expected_edit,
+            now=now,
+            request=request,
+        )
+        try:
+            result = _submit_locked(
+                proposal, user=user, expected_edit=proposal.edit_count, now=now, request=request
+            )
+        except ProposalError as exc:  # raised before the submit wrote anything: the save stays
+            return SaveAndSubmitResult(proposal, None, exc)
+        return SaveAndSubmitResult(proposal, result)
+
+
+def _replayed_submit(
+    proposal: Proposal,
+    title: str,
+    fields: dict[str, Any],
+    document: UploadedFile | None,
+    expected_edit: int,
+) -> SubmissionVersion | None:
+    """The version an identical earlier "Save and submit" of the same form made, if any: its
+    save took edit `expected_edit` to `expected_edit + 1`, and the submit froze that edit."""
+    version = proposal.versions.filter(from_edit=expected_edit + 1).first()
+    if version is None:
+        return None
+    frozen = version.fields
+    if frozen.get("title") != title.strip()[:200] or frozen.get("fields") != fields:
+        return None
+    if document is not None and pdf.sha256_of(document.file) != version.document_sha256:
+        return None
+    return version
+
+
 @transaction.atomic
 def withdraw_proposal(*, proposal: Proposal, user, now: datetime, request=None) -> Proposal:
-    proposal = _locked(proposal)
-    _require_team(user, proposal)
+    proposal = _locked(proposal, user)
     if not permissions.is_proposal_owner(user, proposal):
         raise ProposalError(_("Only the proposal's owner can withdraw it."))
     if not proposal.rfp.accepts_submissions_at(now):

@@ -127,8 +127,10 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             % {"limit": pdf.human_size(pdf_limit())},
         )
     if form.is_valid():
+        then = request.POST.get("then")
+        save = submission.save_and_submit if then == "submit_now" else submission.save_draft
         try:
-            proposal = submission.save_draft(
+            outcome = save(
                 proposal=proposal,
                 user=request.user,
                 title=form.cleaned_data["title"],
@@ -143,14 +145,32 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         except submission.ProposalError as exc:
             form.add_error(None, str(exc))
         else:
+            if then == "submit_now":
+                return _after_save_and_submit(request, outcome)
             messages.success(request, _("Your draft has been saved."))
-            if request.POST.get("then") == "submit":
-                return redirect("proposal_submit", pk=proposal.pk)
-            return redirect(proposal)
+            if then == "submit":
+                return redirect("proposal_submit", pk=outcome.pk)
+            return redirect(outcome)
     # Errors: the form keeps everything the user typed (a file must be chosen again).
     fields = form.answers() if hasattr(form, "cleaned_data") else None
     context = _edit_context(request, proposal, form, budget_fields=fields)
     return render(request, "proposals/edit.html", context, status=400)
+
+
+def _after_save_and_submit(request: HttpRequest, outcome) -> HttpResponse:
+    """Submitted: the receipt. Refused: the review page, which lists what to do, with why."""
+    proposal = outcome.proposal
+    if outcome.submitted is not None:
+        if outcome.submitted.created:
+            messages.success(request, _("Your proposal has been received."))
+        version = outcome.submitted.version
+        return redirect("proposal_version", pk=proposal.pk, number=version.number)
+    messages.error(
+        request,
+        _("Your draft has been saved, but it was not submitted: %(reason)s")
+        % {"reason": outcome.refused},
+    )
+    return redirect("proposal_submit", pk=proposal.pk)
 
 
 @login_required

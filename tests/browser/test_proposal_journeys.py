@@ -113,6 +113,47 @@ def test_a_proposer_drafts_uploads_checks_budget_submits_and_verifies_receipt(
     assert_accessible(page)
 
 
+def test_a2_proposer_saves_and_submits_in_one_step_after_adding_the_missing_pdf(
+    page, open_rfp, proposer, password, pdf_file, assert_accessible
+):
+    proposal = submission.start_proposal(
+        rfp=open_rfp, user=proposer, title="One-step proposal", now=timezone.now()
+    )
+    submission.save_draft(
+        proposal=proposal,
+        user=proposer,
+        title="One-step proposal",
+        fields=complete_answers(open_rfp),
+        document=None,
+        expected_edit=proposal.edit_count,
+        now=timezone.now(),
+    )
+    sign_in(page, proposer.email, password)
+    page.goto(proposal.get_absolute_url())
+    page.get_by_label("The team").fill("Edited just before submitting.")
+    # Without the PDF: the draft is saved, nothing is submitted, the review page says why.
+    page.get_by_role("button", name="Save and submit now").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review and submit")
+    expect(page.locator(".messages")).to_contain_text("it was not submitted")
+    missing = page.get_by_role("link", name="Proposal document (PDF)")
+    expect(missing).to_be_visible()
+    assert_accessible(page)
+    proposal.refresh_from_db()
+    assert proposal.fields["team"] == "Edited just before submitting."
+    assert not proposal.versions.exists()
+
+    missing.click()
+    expect(page.get_by_label("Proposal document (PDF)")).to_be_visible()
+    page.get_by_label("Proposal document (PDF)").set_input_files(pdf_file)
+    page.get_by_role("button", name="Save and submit now").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Proposal received: version 1")
+    expect(page.locator(".messages")).to_contain_text("Your proposal has been received.")
+    code = page.locator(".receipt__code").first.inner_text()
+    version = proposal.versions.get()
+    assert code == version.receipt_code and version.document_pages == 3
+    assert_accessible(page)
+
+
 def test_b_proposer_revises_then_withdraws(page, open_rfp, proposer, password, assert_accessible):
     proposal = ready_draft(open_rfp, proposer)
     proposal.refresh_from_db()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from proposals import submission
 from proposals.forms import field_name
 from proposals.models import Feature, Proposal, ProposalElement
-from rfp_portal.models import AuditEvent
+from rfp_portal.models import AuditEvent, OutboxMessage
 from tests.factories import UserFactory
 from tests.pdfs import encrypted_pdf, make_pdf, truncated_pdf
 from tests.proposals.conftest import complete_answers
@@ -289,3 +289,118 @@ def test_proposer_cannot_reach_staff_pages_or_audit(client, proposer, open_rfp):
         reverse("staff_questions", args=[open_rfp.slug]),
     ]:
         assert client.get(url).status_code == 403, url
+
+
+# --- "Save and submit now": the draft form saves and submits in one request ---------------------
+
+
+def save_and_submit(client, proposal, document=None, **overrides):
+    return save(client, proposal, document, then="submit_now", **overrides)
+
+
+def test_save_and_submit_now_saves_submits_and_shows_the_receipt(client, started):
+    data = make_pdf(3)
+    response = save_and_submit(
+        client, started, SimpleUploadedFile("p.pdf", data, "application/pdf"), title="Final"
+    )
+    version = started.versions.get()
+    assert response.status_code == 302
+    assert response.url == reverse("proposal_version", args=[started.pk, version.number])
+    started.refresh_from_db()
+    assert started.state == Proposal.State.SUBMITTED and started.title == "Final"
+    assert version.document_pages == 3 and version.document_sha256 == started.document_sha256
+    assert version.fields["title"] == "Final" and version.from_edit == 1
+    actions = list(
+        AuditEvent.objects.filter(object_id=str(started.pk))
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+    assert actions[-2:] == ["proposal.draft_saved", "proposal.submitted"]
+    assert OutboxMessage.objects.filter(idempotency_key__startswith="receipt:").count() == 1
+    receipt = client.get(response.url).content.decode()
+    assert version.receipt_code in receipt and "Your proposal has been received." in receipt
+
+
+def test_save_and_submit_now_posted_twice_makes_one_version(client, started):
+    data = make_pdf(2)
+    first = save_and_submit(client, started, SimpleUploadedFile("p.pdf", data, "application/pdf"))
+    again = save_and_submit(client, started, SimpleUploadedFile("p.pdf", data, "application/pdf"))
+    assert first.status_code == again.status_code == 302 and first.url == again.url
+    assert started.versions.count() == 1
+    # The same stale form with other content is not a replay: refused, nothing changed.
+    other = save_and_submit(
+        client, started, SimpleUploadedFile("p.pdf", make_pdf(5), "application/pdf")
+    )
+    assert other.status_code == 400 and "changed elsewhere" in other.content.decode()
+    assert started.versions.count() == 1
+
+
+def test_save_and_submit_now_incomplete_saves_the_draft_and_lists_what_is_missing(client, started):
+    response = save_and_submit(client, started, title="Kept title")  # no PDF yet
+    assert response.status_code == 302
+    assert response.url == reverse("proposal_submit", args=[started.pk])
+    started.refresh_from_db()
+    assert started.title == "Kept title" and started.edit_count == 1
+    assert started.state == Proposal.State.DRAFT and not started.versions.exists()
+    page = client.get(response.url).content.decode()
+    assert "Your draft has been saved, but it was not submitted" in page
+    assert "Some required parts are missing." in page
+    assert "#id_document" in page  # the missing PDF, linked to its input
+
+
+def test_save_and_submit_now_after_the_deadline_keeps_the_draft(client, started):
+    from proposals.services import compute_deadline
+
+    rfp = started.rfp
+    rfp.deadline_date = timezone.now().date() - timedelta(days=2)
+    compute_deadline(rfp)
+    rfp.save()
+    response = save_and_submit(
+        client,
+        started,
+        SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf"),
+        title="Late but kept",
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("proposal_submit", args=[started.pk])
+    started.refresh_from_db()
+    assert started.title == "Late but kept" and started.document_pages == 2
+    assert not started.versions.exists()
+    page = client.get(response.url).content.decode()
+    assert "The deadline has passed" in page and "Your draft is kept" in page
+
+
+def test_save_and_submit_now_with_an_unread_addendum_saves_and_asks_for_it(client, started, staff):
+    from proposals import addenda
+
+    addendum = addenda.publish_addendum(
+        rfp=started.rfp,
+        changes={"summary": started.rfp.summary + " Also docs."},
+        change_note="Clarified scope.",
+        actor=staff,
+        now=timezone.now(),
+    )
+    started.refresh_from_db()
+    response = save_and_submit(
+        client, started, SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf")
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("proposal_submit", args=[started.pk])
+    started.refresh_from_db()
+    assert started.document_pages == 2 and not started.versions.exists()
+    page = client.get(response.url).content.decode()
+    assert "acknowledge" in page and addendum.change_note in page
+
+
+def test_save_and_submit_now_with_a_bad_pdf_saves_and_submits_nothing(client, started):
+    response = save_and_submit(
+        client,
+        started,
+        SimpleUploadedFile("p.pdf", truncated_pdf(), "application/pdf"),
+        title="Changed",
+    )
+    assert response.status_code == 400
+    assert "incomplete" in response.content.decode()
+    started.refresh_from_db()
+    assert started.title == "Ours" and started.edit_count == 0
+    assert not started.versions.exists()

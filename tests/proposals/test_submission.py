@@ -428,3 +428,58 @@ def test_addendum_with_a_cap_below_budget_is_refused_and_saves_nothing(open_rfp,
     feature.refresh_from_db()
     assert open_rfp.summary != "A changed summary." and feature.cap != 1
     assert not Addendum.objects.exists()
+
+
+def test_an_opened_rfp_refuses_a_submit_that_arrived_before_the_cutoff(draft, proposer):
+    # A request that arrived just before the cut-off but waited for the opening to commit.
+    arrived = draft.rfp.deadline_instant - timedelta(seconds=1)
+    submission.open_due_rfps(now=draft.rfp.deadline_instant + timedelta(hours=1))
+    with pytest.raises(submission.DeadlinePassed):
+        submit(draft, proposer, now=arrived)
+    assert not draft.versions.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submits_of_one_rfp_run_side_by_side_but_an_addendum_waits_for_them(
+    open_rfp, proposer, staff
+):
+    """A transaction holding one proposal (as a submit does) blocks neither another team's
+    submit nor its own reads, but an addendum, which locks the RFP for update, must wait."""
+    from django.db import OperationalError, transaction
+
+    mine = _fresh_draft(open_rfp, proposer)
+    other_user = UserFactory(email="other-team@example.com")
+    other = _fresh_draft(open_rfp, other_user)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                submission._locked(mine, proposer)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            result = submit(other, other_user)  # would time out if the RFP row were locked
+        assert result.created
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '500ms'")
+            addenda.publish_addendum(
+                rfp=open_rfp,
+                changes={"summary": "Changed while a submit is in flight."},
+                change_note="Test.",
+                actor=staff,
+                now=timezone.now(),
+            )
+    finally:
+        release.set()
+        holder.join()
