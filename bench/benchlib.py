@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -200,6 +201,53 @@ def children_of(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(p) for p in text.split()]
+
+
+def pids_named(*names: str) -> list[int]:
+    """Processes whose command name starts with one of names (e.g. the PostgreSQL backends)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm.startswith(names):
+            found.append(int(entry.name))
+    return found
+
+
+class CpuAccount:
+    """CPU seconds used by each group of processes between start() and stop(): who pays for
+    a request (web workers, Celery, PostgreSQL, Redis, this client). Processes that start in
+    between count in full; on a machine shared with other PostgreSQL users, theirs count too."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+        self.before: dict[str, dict[int, float]] = {}
+        self.used: dict[str, float] = {}
+
+    def _snapshot(self) -> dict[str, dict[int, float]]:
+        shot = {
+            name: {pid: cpu_seconds([pid]) for pid in pids()} for name, pids in self.groups.items()
+        }
+        shot["client (this bench)"] = {0: sum(os.times()[:2])}
+        return shot
+
+    def start(self) -> None:
+        self.before = self._snapshot()
+
+    def stop(self) -> dict[str, float]:
+        after = self._snapshot()
+        self.used = {
+            name: sum(t - self.before[name].get(pid, 0.0) for pid, t in pids.items())
+            for name, pids in after.items()
+        }
+        return self.used
+
+    def per(self, count: int) -> str:
+        return ", ".join(f"{name} {1000 * t / max(1, count):.0f}" for name, t in self.used.items())
 
 
 def memory_kb(pid: int) -> dict[str, int]:

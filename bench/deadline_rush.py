@@ -1,6 +1,7 @@
 """The deadline rush: N proposers upload a PDF and submit at once, against the production stack.
 
     .venv/bin/python bench/deadline_rush.py [--n 300] [--concurrency 32] [--workers 5]
+        [--flow one|post|review] [--no-js]
 
 Starts on loopback gunicorn (sync workers), a Celery worker (prefork, concurrency 1) and an SMTP
 sink, with PostgreSQL and Redis, all with DJANGO_ENV=production settings (see bench/README.md).
@@ -8,9 +9,10 @@ Measures, in one run:
 
 1. baseline: the same gunicorn serving a bare view (bench_urls.upload_baseline) that reads an
    upload of the same sizes and returns; N uploads at the same concurrency;
-2. the rush: every proposer saves the draft form with their PDF ("Save and review before
-   submitting"), follows the redirect to the review page, posts "Submit proposal" and follows
-   the redirect to the receipt page, as a browser does;
+2. the rush: every proposer posts the draft form with their PDF and "Save and submit now" (one
+   request that saves and submits) and loads the receipt page it redirects to, as a browser
+   does (--flow one); --flow post leaves out the receipt page, --flow review goes through the
+   review page (save, review page, submit, receipt page);
 3. peak memory per web worker, and the growth of a worker's memory for one 20 MB upload;
 4. afterwards, that every proposal has exactly one version, one receipt and one delivered mail.
 """
@@ -501,13 +503,16 @@ def main() -> int:
 
         pdf_for = [pdfs[i % SIZES] for i in range(args.n)]
         mean_mb = sum(len(p) for p in pdf_for) / len(pdf_for) / MB
-        server = [
-            *benchlib.children_of(gunicorn.pid),
-            celery.pid,
-            *benchlib.children_of(celery.pid),
-        ]
-        cpu = [benchlib.cpu_seconds(server)]
+        account = benchlib.CpuAccount(
+            {
+                "web": lambda: benchlib.children_of(gunicorn.pid),
+                "celery": lambda: [celery.pid, *benchlib.children_of(celery.pid)],
+                "postgres": lambda: benchlib.pids_named("postgres"),
+                "redis": lambda: benchlib.pids_named("redis-server"),
+            }
+        )
         with MemorySampler(gunicorn.pid) as memory:
+            account.start()
             base_times, base_errors, base_wall = run_pool(
                 [
                     lambda b=b, pdf=pdf: baseline_one(b, pdf)
@@ -515,11 +520,10 @@ def main() -> int:
                 ],
                 args.concurrency,
             )
-            cpu.append(benchlib.cpu_seconds(server))
+            base_used = account.stop()
+            base_account = account.per(len(base_times))
             time.sleep(1)
-            cpu.append(benchlib.cpu_seconds(server))
-            background = [celery.pid, *benchlib.children_of(celery.pid)]
-            background_before = benchlib.cpu_seconds(background)
+            account.start()
             rush_times, rush_errors, rush_wall = run_pool(
                 [
                     lambda b=b, p=p, pdf=pdf: submit_one(b, p, pdf, args.flow)
@@ -527,11 +531,11 @@ def main() -> int:
                 ],
                 args.concurrency,
             )
-            cpu.append(benchlib.cpu_seconds(server))
-            background_ms = (benchlib.cpu_seconds(background) - background_before) * 1000
-        background_ms /= max(1, len(rush_times))
-        base_cpu_ms = (cpu[1] - cpu[0]) / max(1, len(base_times)) * 1000
-        rush_cpu_ms = (cpu[3] - cpu[2]) / max(1, len(rush_times)) * 1000
+            rush_used = account.stop()
+            rush_account = account.per(len(rush_times))
+        base_cpu_ms = base_used["web"] / max(1, len(base_times)) * 1000
+        rush_cpu_ms = (rush_used["web"] + rush_used["celery"]) / max(1, len(rush_times)) * 1000
+        background_ms = rush_used["celery"] / max(1, len(rush_times)) * 1000
         base_rate = len(base_times) / base_wall
         rush_rate = len(rush_times) / rush_wall
         totals = [r["total"] * 1000 for r in rush_times]
@@ -560,6 +564,8 @@ def main() -> int:
             f"{len(rush_errors)}; server CPU (web workers and celery) {rush_cpu_ms:.0f} ms per "
             f"submission, of which celery {background_ms:.0f} ms; load {os.getloadavg()[0]:.1f}"
         )
+        print(f"CPU ms per baseline upload: {base_account}")
+        print(f"CPU ms per submission: {rush_account}")
         for error in (base_errors + rush_errors)[:10]:
             print(f"  error: {error}")
         peak_worker_mb = max(memory.peak_kb.values()) / 1024
