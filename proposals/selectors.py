@@ -108,7 +108,14 @@ def team_proposal(request, pk: int):
     from proposals.models import Proposal
     from rfp_portal import audit
 
-    proposal = Proposal.objects.select_related("rfp").filter(pk=pk).first()
+    proposal = (
+        Proposal.objects.select_related("rfp")
+        .annotate(viewer_team_role=permissions.team_role_subquery(request.user))
+        .filter(pk=pk)
+        .first()
+    )
+    if proposal is not None:
+        permissions.remember_team_role(proposal, request.user, proposal.viewer_team_role)
     if proposal is None or not permissions.is_on_team(request.user, proposal):
         audit.record(
             action="proposal.access_refused",
@@ -145,9 +152,12 @@ def readable_version(request, pk: int, number: int):
 
     version = (
         SubmissionVersion.objects.select_related("proposal__rfp", "submitted_by")
+        .annotate(viewer_team_role=permissions.team_role_subquery(request.user, "proposal_id"))
         .filter(proposal_id=pk, number=number)
         .first()
     )
+    if version is not None:
+        permissions.remember_team_role(version.proposal, request.user, version.viewer_team_role)
     if version is None or not permissions.can_read_submissions(request.user, version.proposal):
         audit.record(
             action="proposal.access_refused",

@@ -20,7 +20,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -202,15 +201,13 @@ def _locked(proposal: Proposal, user) -> Proposal:
     The user's team role is read in the locking query itself.
     """
     rfp = _rfp_shared(proposal.rfp_id)
-    role = ProposalMember.objects.filter(proposal=OuterRef("pk"), user_id=user.pk).values("role")
     locked = (
         Proposal.objects.select_for_update(of=("self",))
-        .annotate(locking_user_role=Subquery(role[:1]))
+        .annotate(locking_user_role=permissions.team_role_subquery(user))
         .get(pk=proposal.pk)
     )
     locked.rfp = rfp
-    # permissions.team_role() reads this cache: one query fewer, and the role as locked.
-    locked.__dict__["_portal_team_roles"] = {user.pk: locked.locking_user_role}
+    permissions.remember_team_role(locked, user, locked.locking_user_role)
     if not permissions.is_on_team(user, locked):
         raise PermissionDenied
     return locked
@@ -435,6 +432,7 @@ def _submit_locked(
         key=f"receipt:{version.pk}",
         template="proposals/email/receipt",
         context={"version": version},
+        fresh=True,  # the version was created just above
     )
     from proposals import receipts
 
@@ -539,7 +537,9 @@ def withdraw_proposal(*, proposal: Proposal, user, now: datetime, request=None) 
     return proposal
 
 
-def _mail_team(proposal: Proposal, *, key: str, template: str, context: dict) -> None:
+def _mail_team(
+    proposal: Proposal, *, key: str, template: str, context: dict, fresh: bool = False
+) -> None:
     members = proposal.members.select_related("user")
     for member in members:
         ctx = {
@@ -557,6 +557,7 @@ def _mail_team(proposal: Proposal, *, key: str, template: str, context: dict) ->
             body_text=body,
             template=template,
             idempotency_key=f"{key}:{member.user_id}",
+            fresh=fresh,
         )
 
 

@@ -28,18 +28,28 @@ def queue_mail(
     body_html: str = "",
     template: str = "",
     headers: dict[str, str] | None = None,
+    fresh: bool = False,
 ) -> OutboxMessage:
-    message, created = OutboxMessage.objects.get_or_create(
-        idempotency_key=idempotency_key,
-        defaults={
-            "to": to,
-            "subject": subject[:300],
-            "body_text": body_text,
-            "body_html": body_html,
-            "template": template,
-            "headers": headers or {},
-        },
-    )
+    """Store a mail (once per idempotency key) and have it delivered after the commit.
+
+    fresh=True says the key cannot exist yet because it names a row created in this same
+    transaction (a new receipt's version): the message is inserted without looking first.
+    """
+    fields = {
+        "to": to,
+        "subject": subject[:300],
+        "body_text": body_text,
+        "body_html": body_html,
+        "template": template,
+        "headers": headers or {},
+    }
+    if fresh:
+        message = OutboxMessage.objects.create(idempotency_key=idempotency_key, **fields)
+        created = True
+    else:
+        message, created = OutboxMessage.objects.get_or_create(
+            idempotency_key=idempotency_key, defaults=fields
+        )
     if created:
         transaction.on_commit(lambda: enqueue_delivery(message.pk))
     return message

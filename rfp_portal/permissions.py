@@ -153,6 +153,26 @@ def team_role(user: AnyUser, proposal: Proposal) -> str | None:
     return cache[user.pk]
 
 
+def team_role_subquery(user: AnyUser, proposal: str = "pk"):
+    """An expression for `user`'s team role on each proposal of a query, so a page that checks
+    the team reads the role with the proposal (one query fewer); see remember_team_role().
+    `proposal` names the proposal's id in the outer query ("proposal_id" for versions)."""
+    from django.db.models import OuterRef, Subquery, Value
+
+    from proposals.models import ProposalMember
+
+    if not user.is_authenticated:
+        return Value(None, output_field=ProposalMember._meta.get_field("role"))
+    role = ProposalMember.objects.filter(proposal=OuterRef(proposal), user_id=user.pk)
+    return Subquery(role.values("role")[:1])
+
+
+def remember_team_role(proposal: Proposal, user: AnyUser, role: str | None) -> None:
+    """Let team_role() answer from a role read by team_role_subquery() in the same query."""
+    if user.is_authenticated and user.is_active:
+        proposal.__dict__.setdefault("_portal_team_roles", {})[user.pk] = role
+
+
 def is_on_team(user: AnyUser, proposal: Proposal) -> bool:
     return team_role(user, proposal) is not None
 

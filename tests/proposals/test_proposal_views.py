@@ -404,3 +404,17 @@ def test_save_and_submit_now_with_a_bad_pdf_saves_and_submits_nothing(client, st
     started.refresh_from_db()
     assert started.title == "Ours" and started.edit_count == 0
     assert not started.versions.exists()
+
+
+def test_save_and_submit_now_stays_within_its_query_budget(
+    client, started, django_assert_max_num_queries
+):
+    """The rush's hot path (bench/deadline_rush.py): one request, a bounded number of SQL
+    statements whatever the RFP's size (session, user, team, the form's structure, the save,
+    the submit with its audit events and receipt mail, transaction control)."""
+    data = form_data(started, then="submit_now")
+    data["document"] = SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf")
+    url = reverse("proposal_edit", args=[started.pk])
+    with django_assert_max_num_queries(21):
+        response = client.post(url, data)
+    assert response.status_code == 302 and started.versions.count() == 1
