@@ -56,10 +56,10 @@ class ReadOnlyAdmin(PortalModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    """Events about sealed proposals are listed without actor, address or details (rule 2), and
-    their own pages stay closed until the RFP is opened."""
+    """Events about sealed proposals are not listed and their pages stay closed until the RFP
+    is opened (rule 2: staff see counts only; the staff audit page counts them)."""
 
-    list_display = ["at", "who", "action", "object_type", "object_label", "where"]
+    list_display = ["at", "actor_label", "action", "object_type", "object_label", "ip_address"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "object_label", "action"]
 
@@ -67,8 +67,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
         return permissions.audit_events_for_staff(super().get_queryset(request))
 
     def get_search_results(self, request, queryset, search_term):
-        if search_term:  # a search by person must not find who worked on a sealed proposal
-            queryset = queryset.filter(sealed=False)
+        # The change list always asks this, searching or not: sealed events are never listed.
+        queryset = queryset.filter(sealed=False)
         return super().get_search_results(request, queryset, search_term)
 
     def has_view_permission(self, request, obj=None):
@@ -78,14 +78,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
         ):
             return False
         return super().has_view_permission(request, obj)
-
-    @admin.display(description=_("actor"), ordering="actor_label")
-    def who(self, event):
-        return _("a member of the team") if event.sealed else event.actor_label
-
-    @admin.display(description=_("IP address"))
-    def where(self, event):
-        return _("sealed until the deadline") if event.sealed else event.ip_address
 
     date_hierarchy = "at"
 
