@@ -50,3 +50,15 @@ def record(
         details=details or {},
         at=at or timezone.now(),
     )
+
+
+def sealed_counts(events: models.QuerySet[AuditEvent]) -> list[dict[str, Any]]:
+    """What staff see of events about sealed proposals (rule 2: counts only): per action, the
+    number of events and of proposals. `events` is annotated by permissions.audit_events_for_staff.
+    """
+    return list(
+        events.filter(sealed=True)
+        .values("action")
+        .annotate(events=models.Count("id"), proposals=models.Count("object_id", distinct=True))
+        .order_by("action")
+    )

@@ -4,14 +4,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rfp_portal import permissions
+from rfp_portal import audit, permissions
 from rfp_portal.adapters import return_here_after_sign_in
 from rfp_portal.forms import AuditFilterForm, ProfileForm, TimeZoneForm
 from rfp_portal.middleware import TZ_COOKIE
@@ -117,12 +116,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             events = events.filter(object_label__icontains=data["object"])
         if data.get("since"):
             events = events.filter(at__date__gte=data["since"])
-    sealed = list(
-        events.filter(sealed=True)
-        .values("action")
-        .annotate(events=Count("id"), proposals=Count("object_id", distinct=True))
-        .order_by("action")
-    )
+    sealed = audit.sealed_counts(events)
     listed = events.filter(sealed=False).order_by("-at", "-id")
     page = Paginator(listed, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()

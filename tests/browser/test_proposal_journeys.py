@@ -37,14 +37,14 @@ def pdf_file(tmp_path):
     return path
 
 
-def ready_draft(rfp, user, title="Ready proposal"):
+def ready_draft(rfp, user, title="Ready proposal", *, with_pdf=True):
     proposal = submission.start_proposal(rfp=rfp, user=user, title=title, now=timezone.now())
     return submission.save_draft(
         proposal=proposal,
         user=user,
         title=title,
         fields=complete_answers(rfp),
-        document=pdf_upload(),
+        document=pdf_upload() if with_pdf else None,
         expected_edit=proposal.edit_count,
         now=timezone.now(),
     )
@@ -116,18 +116,7 @@ def test_a_proposer_drafts_uploads_checks_budget_submits_and_verifies_receipt(
 def test_a2_proposer_saves_and_submits_in_one_step_after_adding_the_missing_pdf(
     page, open_rfp, proposer, password, pdf_file, assert_accessible
 ):
-    proposal = submission.start_proposal(
-        rfp=open_rfp, user=proposer, title="One-step proposal", now=timezone.now()
-    )
-    submission.save_draft(
-        proposal=proposal,
-        user=proposer,
-        title="One-step proposal",
-        fields=complete_answers(open_rfp),
-        document=None,
-        expected_edit=proposal.edit_count,
-        now=timezone.now(),
-    )
+    proposal = ready_draft(open_rfp, proposer, "One-step proposal", with_pdf=False)
     sign_in(page, proposer.email, password)
     page.goto(proposal.get_absolute_url())
     page.get_by_label("The team").fill("Edited just before submitting.")

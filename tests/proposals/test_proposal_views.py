@@ -13,7 +13,7 @@ from proposals.models import Feature, Proposal, ProposalElement
 from rfp_portal.models import AuditEvent, OutboxMessage
 from tests.factories import UserFactory
 from tests.pdfs import encrypted_pdf, make_pdf, truncated_pdf
-from tests.proposals.conftest import complete_answers
+from tests.proposals.conftest import complete_answers, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_rfp_page_offers_to_start_and_the_draft_page_renders(client, started):
 
 
 def test_full_journey_over_http_save_submit_receipt_pdf(client, started):
-    response = save(client, started, SimpleUploadedFile("p.pdf", make_pdf(4), "application/pdf"))
+    response = save(client, started, pdf_upload(4))
     assert response.status_code == 302, response.content.decode()[:3000]
     started.refresh_from_db()
     assert started.document_pages == 4
@@ -143,7 +143,7 @@ def test_bad_amount_is_an_error_on_that_field_and_nothing_is_saved(client, start
 
 
 def test_submit_after_deadline_page_says_so_and_keeps_draft(client, started):
-    save(client, started, SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf"))
+    save(client, started, pdf_upload())
     started.refresh_from_db()
     rfp = started.rfp
     rfp.deadline_date = timezone.now().date() - timedelta(days=2)
@@ -162,7 +162,7 @@ def test_submit_after_deadline_page_says_so_and_keeps_draft(client, started):
 
 
 def test_form_posted_twice_creates_one_version(client, started):
-    save(client, started, SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf"))
+    save(client, started, pdf_upload())
     started.refresh_from_db()
     url = reverse("proposal_submit", args=[started.pk])
     first = client.post(url, {"edit": started.edit_count})
@@ -172,7 +172,7 @@ def test_form_posted_twice_creates_one_version(client, started):
 
 
 def test_guessing_another_teams_proposal_or_file_is_404_and_audited(client, started):
-    save(client, started, SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf"))
+    save(client, started, pdf_upload())
     started.refresh_from_db()
     client.post(reverse("proposal_submit", args=[started.pk]), {"edit": started.edit_count})
     intruder = UserFactory(roles=["proposer"])
@@ -192,7 +192,7 @@ def test_guessing_another_teams_proposal_or_file_is_404_and_audited(client, star
 
 
 def test_sealed_before_opening_staff_see_counts_only_then_read_after(client, started, staff):
-    save(client, started, SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf"))
+    save(client, started, pdf_upload())
     started.refresh_from_db()
     client.post(reverse("proposal_submit", args=[started.pk]), {"edit": started.edit_count})
     client.force_login(staff)
@@ -223,7 +223,7 @@ def test_sealed_before_opening_staff_see_counts_only_then_read_after(client, sta
 
 
 def test_verify_page_without_account(client, started):
-    save(client, started, SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf"))
+    save(client, started, pdf_upload())
     started.refresh_from_db()
     client.post(reverse("proposal_submit", args=[started.pk]), {"edit": started.edit_count})
     code = started.versions.get().receipt_code
@@ -299,10 +299,7 @@ def save_and_submit(client, proposal, document=None, **overrides):
 
 
 def test_save_and_submit_now_saves_submits_and_shows_the_receipt(client, started):
-    data = make_pdf(3)
-    response = save_and_submit(
-        client, started, SimpleUploadedFile("p.pdf", data, "application/pdf"), title="Final"
-    )
+    response = save_and_submit(client, started, pdf_upload(3), title="Final")
     version = started.versions.get()
     assert response.status_code == 302
     assert response.url == reverse("proposal_version", args=[started.pk, version.number])
@@ -328,9 +325,7 @@ def test_save_and_submit_now_posted_twice_makes_one_version(client, started):
     assert first.status_code == again.status_code == 302 and first.url == again.url
     assert started.versions.count() == 1
     # The same stale form with other content is not a replay: refused, nothing changed.
-    other = save_and_submit(
-        client, started, SimpleUploadedFile("p.pdf", make_pdf(5), "application/pdf")
-    )
+    other = save_and_submit(client, started, pdf_upload(5))
     assert other.status_code == 400 and "changed elsewhere" in other.content.decode()
     assert started.versions.count() == 1
 
@@ -358,7 +353,7 @@ def test_save_and_submit_now_after_the_deadline_keeps_the_draft(client, started)
     response = save_and_submit(
         client,
         started,
-        SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf"),
+        pdf_upload(),
         title="Late but kept",
     )
     assert response.status_code == 302
@@ -381,9 +376,7 @@ def test_save_and_submit_now_with_an_unread_addendum_saves_and_asks_for_it(clien
         now=timezone.now(),
     )
     started.refresh_from_db()
-    response = save_and_submit(
-        client, started, SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf")
-    )
+    response = save_and_submit(client, started, pdf_upload())
     assert response.status_code == 302
     assert response.url == reverse("proposal_submit", args=[started.pk])
     started.refresh_from_db()
@@ -413,7 +406,7 @@ def test_save_and_submit_now_stays_within_its_query_budget(
     statements whatever the RFP's size (session, user, team, the form's structure, the save,
     the submit with its audit events and receipt mail, transaction control)."""
     data = form_data(started, then="submit_now")
-    data["document"] = SimpleUploadedFile("p.pdf", make_pdf(), "application/pdf")
+    data["document"] = pdf_upload()
     url = reverse("proposal_edit", args=[started.pk])
     with django_assert_max_num_queries(21):
         response = client.post(url, data)
