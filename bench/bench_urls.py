@@ -1,9 +1,23 @@
-"""The portal's URLs plus the deadline-rush baseline: a bare view that reads an upload."""
+"""The portal's URLs plus the deadline rush's two reference views.
 
+- upload_baseline: the issue's baseline, a bare view that reads an upload and returns.
+- upload_floor: the least any real submission does beyond that: a signed-in session, the CSRF
+  check, the PDF checked and hashed by the portal's own validator, and the file stored. No form,
+  proposal, version, audit event, mail or background job. It tells how much of the ratio's
+  budget is spent before the submission's own work starts (bench/README.md). The stored file is
+  deleted at once, so that writing back 900 MB does not weigh on the phases after it: a real
+  submission keeps its file, so the floor, if anything, errs low.
+"""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
+from proposals import pdf
 from rfp_portal.urls import urlpatterns as portal_urlpatterns
 
 
@@ -17,4 +31,22 @@ def upload_baseline(request: HttpRequest) -> HttpResponse:
     return HttpResponse(str(received), content_type="text/plain")
 
 
-urlpatterns = [path("bench/upload-baseline/", upload_baseline), *portal_urlpatterns]
+@login_required
+@require_POST
+def upload_floor(request: HttpRequest) -> HttpResponse:
+    """Check, hash and store each uploaded PDF as a submission does, and nothing else."""
+    stored = 0
+    for upload in request.FILES.values():
+        info = pdf.inspect_pdf(upload.file, max_bytes=settings.MAX_PDF_BYTES)
+        upload.seek(0)
+        name = default_storage.save("bench-floor/upload.pdf", upload)
+        default_storage.delete(name)
+        stored += info.size
+    return HttpResponse(str(stored), content_type="text/plain")
+
+
+urlpatterns = [
+    path("bench/upload-baseline/", upload_baseline),
+    path("bench/upload-floor/", upload_floor),
+    *portal_urlpatterns,
+]

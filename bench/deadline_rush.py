@@ -13,8 +13,12 @@ Measures, in one run:
    request that saves and submits) and loads the receipt page it redirects to, as a browser
    does (--flow one); --flow post leaves out the receipt page, --flow review goes through the
    review page (save, review page, submit, receipt page);
-3. peak memory per web worker, and the growth of a worker's memory for one 20 MB upload;
-4. afterwards, that every proposal has exactly one version, one receipt and one delivered mail.
+3. the floor: the same uploads to bench_urls.upload_floor, which does what any submission must
+   beyond the baseline (session, CSRF, the PDF checked, hashed and stored) and nothing else;
+   it shows how much of the ratio's budget is gone before the submission's own work starts;
+4. peak memory per web worker, and the growth of a worker's memory for one 20 MB upload;
+5. afterwards, that every proposal has exactly one version, one receipt, one delivered mail and
+   its stored receipt PDF, and how long that background work trailed the rush.
 """
 
 from __future__ import annotations
@@ -259,6 +263,20 @@ def baseline_one(browser: Browser, pdf: bytes) -> float:
     return time.perf_counter() - started
 
 
+def floor_one(browser: Browser, pdf: bytes) -> float:
+    started = time.perf_counter()
+    response = browser.request(
+        "POST",
+        "/bench/upload-floor/",
+        data={"csrfmiddlewaretoken": browser.csrf},
+        files={"document": ("proposal.pdf", pdf, "application/pdf")},
+    )
+    expect(response, 200, "floor upload")
+    if int(response.text) != len(pdf):
+        raise Failure("floor view stored a different number of bytes")
+    return time.perf_counter() - started
+
+
 def run_pool(jobs, concurrency: int):
     """Run callables concurrently; returns (results, errors, wall seconds)."""
     results, errors = [], []
@@ -328,10 +346,13 @@ def growth_for_one_upload(master: int, send) -> tuple[float, requests.Response]:
 
 
 def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
-    """Exactly one version, one receipt code and one sent receipt mail per proposal."""
+    """Exactly one version, one receipt code, one sent receipt mail and a stored receipt PDF
+    per proposal; waits (up to `timeout`) for the worker to finish the mails and PDFs."""
+    from django.core.files.storage import default_storage
     from django.db import connections
 
     from proposals.models import SubmissionVersion
+    from proposals.receipts import receipt_pdf_name
     from rfp_portal.models import OutboxMessage
 
     deadline = time.monotonic() + timeout
@@ -352,7 +373,13 @@ def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
             )
         )
         delivered = {keys[k] for k, state in sent.items() if state == OutboxMessage.State.SENT}
-        if len(delivered) == len(people) or time.monotonic() > deadline:
+        with_pdf = {
+            vs[0].proposal_id
+            for vs in versions.values()
+            if len(vs) == 1 and default_storage.exists(receipt_pdf_name(vs[0]))
+        }
+        done = len(delivered) == len(people) and len(with_pdf) == len(people)
+        if done or time.monotonic() > deadline:
             break
         time.sleep(1)
     one_version = sum(1 for p in people if len(versions.get(p["proposal"], [])) == 1)
@@ -365,6 +392,7 @@ def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
         if len(versions.get(p["proposal"], [])) == 1
         and versions[p["proposal"]][0].receipt_code
         and p["proposal"] in delivered
+        and p["proposal"] in with_pdf
     ]
     connections.close_all()
     return {
@@ -372,6 +400,8 @@ def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
         "more_versions": sum(1 for vs in versions.values() if len(vs) > 1),
         "receipts": len(receipts),
         "mails_sent": len(delivered),
+        "receipt_pdfs": len(with_pdf),
+        "done_at": time.perf_counter(),
         "mails_queued_not_sent": sum(1 for s in sent.values() if s != OutboxMessage.State.SENT),
         "smtp_received": sink.count(b"X-Idempotency-Key: receipt:"),
         "complete": len(complete),
@@ -524,6 +554,17 @@ def main() -> int:
             base_account = account.per(len(base_times))
             time.sleep(1)
             account.start()
+            floor_times, floor_errors, floor_wall = run_pool(
+                [
+                    lambda b=b, pdf=pdf: floor_one(b, pdf)
+                    for b, pdf in zip(browsers, pdf_for, strict=False)
+                ],
+                args.concurrency,
+            )
+            account.stop()
+            floor_account = account.per(len(floor_times))
+            time.sleep(1)
+            account.start()
             rush_times, rush_errors, rush_wall = run_pool(
                 [
                     lambda b=b, p=p, pdf=pdf: submit_one(b, p, pdf, args.flow)
@@ -532,11 +573,13 @@ def main() -> int:
                 args.concurrency,
             )
             rush_used = account.stop()
+            rush_ended = time.perf_counter()
             rush_account = account.per(len(rush_times))
         base_cpu_ms = base_used["web"] / max(1, len(base_times)) * 1000
         rush_cpu_ms = (rush_used["web"] + rush_used["celery"]) / max(1, len(rush_times)) * 1000
         background_ms = rush_used["celery"] / max(1, len(rush_times)) * 1000
         base_rate = len(base_times) / base_wall
+        floor_rate = len(floor_times) / floor_wall
         rush_rate = len(rush_times) / rush_wall
         totals = [r["total"] * 1000 for r in rush_times]
         uploads = [r["upload"] * 1000 for r in rush_times]
@@ -547,6 +590,11 @@ def main() -> int:
             f"{base_rate:.1f}/s; p50 {pct(base_times, 50) * 1000:.0f} ms, "
             f"p95 {pct(base_times, 95) * 1000:.0f} ms; errors {len(base_errors)}; "
             f"server CPU {base_cpu_ms:.0f} ms per upload"
+        )
+        print(
+            f"floor (sign-in, CSRF, PDF checked, hashed and stored): {len(floor_times)} uploads "
+            f"in {floor_wall:.1f} s = {floor_rate:.1f}/s ({floor_rate / base_rate:.2f} of the "
+            f"baseline); p50 {pct(floor_times, 50) * 1000:.0f} ms; errors {len(floor_errors)}"
         )
         if args.flow == "review":
             parts = (
@@ -565,8 +613,9 @@ def main() -> int:
             f"submission, of which celery {background_ms:.0f} ms; load {os.getloadavg()[0]:.1f}"
         )
         print(f"CPU ms per baseline upload: {base_account}")
+        print(f"CPU ms per floor upload: {floor_account}")
         print(f"CPU ms per submission: {rush_account}")
-        for error in (base_errors + rush_errors)[:10]:
+        for error in (base_errors + floor_errors + rush_errors)[:10]:
             print(f"  error: {error}")
         peak_worker_mb = max(memory.peak_kb.values()) / 1024
         print(
@@ -607,15 +656,17 @@ def main() -> int:
             f"({outcome['more_versions']} with more), {outcome['receipts']} distinct receipt "
             f"codes, {outcome['mails_sent']} receipt mails sent "
             f"({outcome['mails_queued_not_sent']} not sent), {outcome['smtp_received']} "
-            f"received by the SMTP sink"
+            f"received by the SMTP sink, {outcome['receipt_pdfs']} receipt PDFs stored"
         )
+        trail = outcome["done_at"] - rush_ended
+        print(f"background: the last receipt mail and PDF were done {trail:.0f} s after the rush")
         log = (tmp / "gunicorn.log").read_text(errors="replace")
         tracebacks = log.count("Traceback")
         if tracebacks:
             print(f"gunicorn log: {tracebacks} tracebacks (see {tmp / 'gunicorn.log'})")
         ratio = rush_rate / base_rate
         missed = []
-        if errors or base_errors:
+        if errors or base_errors or floor_errors:
             missed.append("errors")
         if lost:
             missed.append("lost submissions")
@@ -627,10 +678,11 @@ def main() -> int:
             f"deadline_rush: N={args.n} concurrency={args.concurrency} workers={args.workers} "
             f"ok={len(rush_times)} errors={errors} lost={lost} rate={rush_rate:.1f}/s "
             f"p50={pct(totals, 50):.0f}ms p95={pct(totals, 95):.0f}ms p99={pct(totals, 99):.0f}ms "
-            f"baseline={base_rate:.1f}/s ratio={ratio:.2f} peak_worker_rss={peak_worker_mb:.0f}MB "
+            f"baseline={base_rate:.1f}/s ratio={ratio:.2f} floor={floor_rate:.1f}/s "
+            f"peak_worker_rss={peak_worker_mb:.0f}MB "
             f"upload20MB_growth={upload_growth:.1f}MB cpu_per_submit={rush_cpu_ms:.0f}ms "
             f"cpu_per_baseline={base_cpu_ms:.0f}ms flow={args.flow} "
-            f"js={'no' if args.no_js else 'yes'} "
+            f"js={'no' if args.no_js else 'yes'} background_trail={trail:.0f}s "
             f"{'FAIL(' + '; '.join(missed) + ')' if missed else 'PASS'}"
         )
         return 1 if missed else 0
