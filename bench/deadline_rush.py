@@ -250,30 +250,19 @@ def submit_one(browser: Browser, person: dict, pdf: bytes, flow: str = "one") ->
     }
 
 
-def baseline_one(browser: Browser, pdf: bytes) -> float:
+def reference_upload(browser: Browser, pdf: bytes, view: str = "baseline") -> float:
+    """One upload to a reference view of bench_urls ("baseline" or "floor"), which answers with
+    the number of bytes it read; the floor is signed in and CSRF-checked, the baseline neither."""
     started = time.perf_counter()
     response = browser.request(
         "POST",
-        "/bench/upload-baseline/",
+        f"/bench/upload-{view}/",
+        data={"csrfmiddlewaretoken": browser.csrf} if view == "floor" else None,
         files={"document": ("proposal.pdf", pdf, "application/pdf")},
     )
-    expect(response, 200, "baseline upload")
+    expect(response, 200, f"{view} upload")
     if int(response.text) != len(pdf):
-        raise Failure("baseline view read a different number of bytes")
-    return time.perf_counter() - started
-
-
-def floor_one(browser: Browser, pdf: bytes) -> float:
-    started = time.perf_counter()
-    response = browser.request(
-        "POST",
-        "/bench/upload-floor/",
-        data={"csrfmiddlewaretoken": browser.csrf},
-        files={"document": ("proposal.pdf", pdf, "application/pdf")},
-    )
-    expect(response, 200, "floor upload")
-    if int(response.text) != len(pdf):
-        raise Failure("floor view stored a different number of bytes")
+        raise Failure(f"{view} view read a different number of bytes")
     return time.perf_counter() - started
 
 
@@ -518,7 +507,7 @@ def main() -> int:
             print(f"could not open the drafts: {errors[:3]}")
             return 2
         # Warm every worker (imports, templates, connections) before timing anything.
-        run_pool([lambda: baseline_one(browsers[-1], pdfs[0])] * 20, args.workers)
+        run_pool([lambda: reference_upload(browsers[-1], pdfs[0])] * 20, args.workers)
         warm_browsers = browsers[args.n + 3 :]
         _, errors, _ = run_pool(
             [
@@ -541,40 +530,34 @@ def main() -> int:
                 "redis": lambda: benchlib.pids_named("redis-server"),
             }
         )
+
+        def timed(jobs):
+            """One measured phase: results, errors, wall seconds, CPU used and per result."""
+            account.start()
+            results, failures, wall = run_pool(jobs, args.concurrency)
+            used = account.stop()
+            return results, failures, wall, used, account.per(len(results))
+
+        def reference_jobs(view: str):
+            return [
+                lambda b=b, pdf=pdf: reference_upload(b, pdf, view)
+                for b, pdf in zip(browsers, pdf_for, strict=False)
+            ]
+
         with MemorySampler(gunicorn.pid) as memory:
-            account.start()
-            base_times, base_errors, base_wall = run_pool(
-                [
-                    lambda b=b, pdf=pdf: baseline_one(b, pdf)
-                    for b, pdf in zip(browsers, pdf_for, strict=False)
-                ],
-                args.concurrency,
+            base_times, base_errors, base_wall, base_used, base_account = timed(
+                reference_jobs("baseline")
             )
-            base_used = account.stop()
-            base_account = account.per(len(base_times))
             time.sleep(1)
-            account.start()
-            floor_times, floor_errors, floor_wall = run_pool(
-                [
-                    lambda b=b, pdf=pdf: floor_one(b, pdf)
-                    for b, pdf in zip(browsers, pdf_for, strict=False)
-                ],
-                args.concurrency,
-            )
-            account.stop()
-            floor_account = account.per(len(floor_times))
+            floor_times, floor_errors, floor_wall, _, floor_account = timed(reference_jobs("floor"))
             time.sleep(1)
-            account.start()
-            rush_times, rush_errors, rush_wall = run_pool(
+            rush_times, rush_errors, rush_wall, rush_used, rush_account = timed(
                 [
                     lambda b=b, p=p, pdf=pdf: submit_one(b, p, pdf, args.flow)
                     for b, p, pdf in zip(browsers, rush_people, pdf_for, strict=False)
-                ],
-                args.concurrency,
+                ]
             )
-            rush_used = account.stop()
             rush_ended = time.perf_counter()
-            rush_account = account.per(len(rush_times))
         base_cpu_ms = base_used["web"] / max(1, len(base_times)) * 1000
         rush_cpu_ms = (rush_used["web"] + rush_used["celery"]) / max(1, len(rush_times)) * 1000
         background_ms = rush_used["celery"] / max(1, len(rush_times)) * 1000
@@ -641,7 +624,7 @@ def main() -> int:
                 raise Failure(f"21 MB upload: HTTP {response.status_code}, not refused")
             growths.setdefault("draft form, 21 MB (refused at the limit)", []).append(grown)
             grown, response = growth_for_one_upload(
-                gunicorn.pid, lambda b=browser: baseline_one(b, big)
+                gunicorn.pid, lambda b=browser: reference_upload(b, big)
             )
             growths.setdefault("baseline view, 20 MB", []).append(grown)
         for what, values in growths.items():
