@@ -74,8 +74,7 @@ def database_config(environ_: Mapping[str, str], *, default_sqlite: Path) -> dic
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(default_sqlite),
-            # A busy SQLite file makes concurrent requests wait instead of failing at once.
-            "OPTIONS": {"timeout": 20},
+            "OPTIONS": sqlite_options(),
         }
     scheme = urlsplit(url).scheme
     if scheme not in DATABASE_SCHEMES:
@@ -87,12 +86,34 @@ def database_config(environ_: Mapping[str, str], *, default_sqlite: Path) -> dic
         config = environ.Env.db_url_config(url)
     except Exception as exc:  # django-environ raises several kinds; all mean "bad URL"
         raise ConfigError(f"DATABASE_URL could not be parsed: {exc}") from exc
+    if config["ENGINE"].endswith("sqlite3"):
+        config["OPTIONS"] = {**sqlite_options(), **config.get("OPTIONS", {})}
     if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
         raise ConfigError("DATABASE_URL names no database: add /<name> after the host.")
     if config["ENGINE"].endswith("postgresql"):
         config["CONN_MAX_AGE"] = env_int(environ_, "DATABASE_CONN_MAX_AGE", 60)
         config["CONN_HEALTH_CHECKS"] = True
     return config
+
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 20
+
+
+def sqlite_options() -> dict:
+    """SQLite set up for a multi-threaded web server (runserver, gunicorn threads, tests).
+
+    - WAL: readers never wait for the writer, and the writer never waits for readers.
+    - IMMEDIATE transactions take the write lock when they begin, so two writers queue on the
+      busy timeout instead of one failing with "database is locked" when it upgrades a read
+      lock mid-transaction (the busy timeout does not apply to that upgrade).
+    - The busy timeout: how long a writer waits for another before giving up.
+    - synchronous=NORMAL is safe with WAL (a power cut may lose the last commit, never corrupt).
+    """
+    return {
+        "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 
 
 def broker_url(environ_: Mapping[str, str]) -> str | None:
