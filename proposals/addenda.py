@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, QuerySet, Subquery
+from django.db.models import Max, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from proposals.models import (
@@ -16,6 +16,7 @@ from proposals.models import (
     Feature,
     Interest,
     Proposal,
+    ProposalMember,
 )
 from rfp_portal import audit, deadlines, outbox
 
@@ -204,12 +205,17 @@ def _apply_part_changes(rfp: RFP, part_changes: dict, recorded: dict) -> list:
 
 
 def people_concerned(rfp: RFP):
-    """Everyone with a draft or submission, and everyone who registered interest."""
+    """Everyone with a draft or submission, and everyone who registered interest.
+
+    Two `pk__in` subqueries rather than a `.union()`: SQLite refuses a compound statement of
+    querysets that carry the User model's ordering, and this form runs on both databases.
+    """
     from rfp_portal.models import User
 
-    return User.objects.filter(proposal_memberships__proposal__rfp=rfp).union(
-        User.objects.filter(interests__rfp=rfp)
-    )
+    return User.objects.filter(
+        Q(pk__in=ProposalMember.objects.filter(proposal__rfp=rfp).values("user"))
+        | Q(pk__in=Interest.objects.filter(rfp=rfp).values("user"))
+    ).order_by("pk")
 
 
 def _notify(addendum: Addendum) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -67,7 +68,11 @@ def deadline_recipients(rfp: RFP):
     interested = User.objects.filter(interests__rfp=rfp).exclude(
         proposal_memberships__proposal__in=submitted
     )
-    return User.objects.filter(pk__in=drafting.union(interested).values("pk")).order_by("pk")
+    # Two pk__in subqueries, not a .union(): SQLite refuses ordered querysets in a compound
+    # statement, and this form runs on both databases.
+    return User.objects.filter(
+        Q(pk__in=drafting.values("pk")) | Q(pk__in=interested.values("pk"))
+    ).order_by("pk")
 
 
 def review_recipients(rfp: RFP):
