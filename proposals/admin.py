@@ -1,6 +1,8 @@
 """Admin for RFP set-up. Saving goes through proposals.services so the deadline is computed."""
 
+from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
 from proposals import selectors, services
 from proposals.models import (
@@ -17,12 +19,23 @@ from proposals.models import (
 from rfp_portal.admin_site import PortalModelAdmin, PortalPermissionsMixin
 
 
+def published_as_stored(rfp) -> bool:
+    """Whether the RFP is published in the database, not in a form's unsaved copy of it.
+
+    The admin validates a POST by writing the form's values onto the object; a form that
+    publishes and fails validation must be shown again editable, so the read-only rule looks at
+    what is stored.
+    """
+    if rfp is None or rfp.pk is None:
+        return False
+    return RFP.objects.filter(pk=rfp.pk, status=RFP.Status.PUBLISHED).exists()
+
+
 class FrozenOncePublishedInline(PortalPermissionsMixin):
     """A published RFP's parts change only through an addendum (staff page), never here."""
 
     def _frozen(self, obj) -> bool:
-        rfp = getattr(obj, "rfp", obj)
-        return bool(rfp is not None and getattr(rfp, "is_published", False))
+        return published_as_stored(getattr(obj, "rfp", obj))
 
     def has_add_permission(self, request, obj=None):
         return super().has_add_permission(request, obj) and not self._frozen(obj)
@@ -60,8 +73,19 @@ class FeatureInline(FrozenOncePublishedInline, admin.TabularInline):
     extra = 0
 
 
+class RFPAdminForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        # Publishing with "Published at" left empty means "now", as services.save_rfp does for
+        # every other path; the model's constraint would otherwise refuse it by name.
+        if cleaned.get("status") == RFP.Status.PUBLISHED and not cleaned.get("published_at"):
+            cleaned["published_at"] = timezone.now()
+        return cleaned
+
+
 @admin.register(RFP)
 class RFPAdmin(PortalModelAdmin):
+    form = RFPAdminForm
     list_display = ["title", "status", "deadline_date", "deadline_zone", "deadline_instant"]
     list_filter = ["status", "sealed"]
     search_fields = ["title", "slug", "funder"]
@@ -111,16 +135,12 @@ class RFPAdmin(PortalModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.is_published:
+        if published_as_stored(obj):
             fields += self.published_readonly
         return fields
 
     def get_prepopulated_fields(self, request, obj=None):
-        return (
-            {}
-            if obj is not None and obj.is_published
-            else super().get_prepopulated_fields(request, obj)
-        )
+        return {} if published_as_stored(obj) else super().get_prepopulated_fields(request, obj)
 
     def save_model(self, request, obj, form, change):
         services.save_rfp(rfp=obj, actor=request.user, request=request)
