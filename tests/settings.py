@@ -23,6 +23,9 @@ def _answers(host: str, port: int) -> bool:
 
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
+# DATABASE_URL=sqlite:///... runs the suite on SQLite on purpose (CI's second run): tests marked
+# `postgresql` are then left out, and REQUIRE_SERVICES does not demand PostgreSQL.
+SQLITE_CHOSEN = os.environ.get("DATABASE_URL", "").startswith("sqlite:")
 if not os.environ.get("DATABASE_URL"):
     if _answers("127.0.0.1", 5432):
         os.environ["DATABASE_URL"] = DEFAULT_TEST_DATABASE_URL
@@ -57,8 +60,12 @@ _checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
 # TEST_DATABASE_SUFFIX separates parallel runs inside one checkout (e.g. a benchmark author and
 # the full suite at once).
 _suffix = os.environ.get("TEST_DATABASE_SUFFIX", "")
+ON_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+# On SQLite the test database is a file with the portal's own options (WAL, IMMEDIATE, busy
+# timeout), not Django's shared in-memory database: the live server's threads, the Celery
+# worker's threads and the tests then meet the same locking as `make run` does.
 DATABASES["default"].setdefault("TEST", {})["NAME"] = (
-    f"test_{DATABASES['default']['NAME']}_{_checkout}{_suffix}"
-    if not DATABASES["default"]["ENGINE"].endswith("sqlite3")
-    else None
+    str(_tmp / "test.sqlite3")
+    if ON_SQLITE
+    else f"test_{DATABASES['default']['NAME']}_{_checkout}{_suffix}"
 )

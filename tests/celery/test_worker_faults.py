@@ -45,7 +45,11 @@ def worker_process(live_broker, tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "rfp_portal.settings",
         "DJANGO_ENV": "development",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": (
+            f"sqlite:///{db['NAME']}"
+            if connection.vendor == "sqlite"
+            else f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
         "REDIS_URL": live_broker,
         "VAR_DIR": str(tmp_path),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),

@@ -439,6 +439,7 @@ def test_an_opened_rfp_refuses_a_submit_that_arrived_before_the_cutoff(draft, pr
     assert not draft.versions.exists()
 
 
+@pytest.mark.postgresql(reason="row locks (FOR UPDATE OF / FOR SHARE) and lock_timeout")
 @pytest.mark.django_db(transaction=True)
 def test_submits_of_one_rfp_run_side_by_side_but_an_addendum_waits_for_them(
     open_rfp, proposer, staff

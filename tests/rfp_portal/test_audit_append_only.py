@@ -8,7 +8,10 @@ from rfp_portal import audit
 from rfp_portal.models import AuditEvent
 from tests.conftest import require_or_skip
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.postgresql(reason="the append-only trigger is PostgreSQL's (README: Audit trail)"),
+]
 
 
 @pytest.fixture

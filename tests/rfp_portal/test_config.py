@@ -160,6 +160,7 @@ print("PROBE" + json.dumps(out))
 """
 
 
+@pytest.mark.postgresql(reason="the production profile refuses SQLite by design")
 @pytest.mark.django_db
 def test_production_responses_carry_the_security_headers_and_secure_cookies(tmp_path):
     """In the production profile every response (pages, the admin, static files) has HSTS, a
@@ -177,8 +178,6 @@ def test_production_responses_carry_the_security_headers_and_secure_cookies(tmp_
         "BEHIND_TLS_PROXY": "0",
         "STATIC_ROOT": str(tmp_path / "static"),
     }
-    if connection.vendor != "postgresql":
-        pytest.skip("the production profile needs PostgreSQL")
     collected = _manage(["collectstatic", "--noinput", "-v0"], env)
     assert collected.returncode == 0, collected.stderr
     result = _manage(["shell", "-c", HEADER_PROBE], env)
