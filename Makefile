@@ -28,6 +28,11 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
+# Links in the portal's mails use SITE_URL: for the demo it follows HOST and PORT (an SITE_URL
+# set in the environment wins, as it does in production).
+migrate demo run: export SITE_URL ?= http://$(HOST):$(PORT)
+migrate demo run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost,$(HOST)
+
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
