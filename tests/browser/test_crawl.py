@@ -4,8 +4,12 @@ For each role the test signs in through the real sign-in page, then crawls: it s
 page and follows same-origin links breadth-first (GET only, bounded), and then visits the pages
 the journeys reach that no link in the navigation leads to (forms shown with their errors, a
 receipt verified, error pages as rendered for the user, the Django admin for staff). On every
-page it runs axe-core (WCAG 2.1 A and AA) and checks the Content-Security-Policy header. All
-findings of a role are collected and reported together, so one run shows everything.
+page it runs axe-core (WCAG 2.1 A and AA) and checks the Content-Security-Policy header, and
+while it is on a page, anything the browser reports as broken is a finding too: a console error
+(an htmx syntax error, a script refused by the CSP), an uncaught script error, a request that
+failed, or a sub-resource (script, stylesheet, image, font, fetch) answered with HTTP 400 or
+more. The page itself may answer 403 or 404 when that is the point. All findings of a role are
+collected and reported together, so one run shows everything.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from evaluation import services, threads
@@ -71,6 +76,13 @@ def csp_problem(headers: dict[str, str]) -> str | None:
     return None
 
 
+# Chromium's console line for a response of 400 or more or a failed request. The page itself
+# may answer 403 or 404 on purpose (its status is checked against the one expected), and any
+# other resource is reported, with its method and type, by the response and requestfailed
+# listeners: the console line would only repeat it.
+FAILED_TO_LOAD = "Failed to load resource: "
+
+
 @dataclass
 class Crawl:
     page: object
@@ -79,10 +91,73 @@ class Crawl:
     visited: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     checked: set[str] = field(default_factory=set)
+    # Navigations of the page begun so far, and whether one is under way: a fetch (an htmx
+    # poll, say) cut off because the page is being left is not broken.
+    navigations: int = 0
+    navigating: bool = False
+    started: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        page = self.page
+        page.on("console", self.on_console)
+        page.on("pageerror", self.on_page_error)
+        page.on("request", self.on_request)
+        page.on("requestfailed", self.on_request_failed)
+        page.on("response", self.on_response)
+        page.on("requestfinished", lambda request: self.started.pop(request, None))
+        page.on("domcontentloaded", self.on_loaded)
 
     def path_of(self, url: str) -> str:
         parts = urlsplit(url)
         return urlunsplit(("", "", parts.path, parts.query, ""))
+
+    # --- What the browser reports while a page is shown ---------------------------------------
+
+    def on_page(self, problem: str) -> None:
+        self.findings.append(f"{self.path_of(self.page.url)}: {problem}")
+
+    def is_page_itself(self, request) -> bool:
+        return request.is_navigation_request() and request.frame == self.page.main_frame
+
+    def on_console(self, message) -> None:
+        if message.type != "error":
+            return
+        if message.text.startswith(FAILED_TO_LOAD):
+            return
+        source = message.location.get("url", "")
+        where = f" ({self.path_of(source)})" if source and source != self.page.url else ""
+        self.on_page(f"console error{where}: {message.text}")
+
+    def on_page_error(self, error) -> None:
+        self.on_page(f"uncaught script error: {error}")
+
+    def on_request(self, request) -> None:
+        if self.is_page_itself(request):
+            self.navigations += 1
+            self.navigating = True
+        self.started[request] = self.navigations
+
+    def on_loaded(self, _page) -> None:
+        self.navigating = False
+
+    def on_request_failed(self, request) -> None:
+        failure = request.failure or "?"
+        started = self.started.pop(request, self.navigations)
+        left = self.navigating or started < self.navigations
+        if failure == "net::ERR_ABORTED" and left and not self.is_page_itself(request):
+            return  # cut off by leaving the page
+        self.on_page(
+            f"request failed: {request.method} {self.path_of(request.url)} "
+            f"({request.resource_type}): {failure}"
+        )
+
+    def on_response(self, response) -> None:
+        request = response.request
+        if response.status >= 400 and not self.is_page_itself(request):
+            self.on_page(
+                f"HTTP {response.status} for {request.resource_type} "
+                f"{request.method} {self.path_of(response.url)}"
+            )
 
     def check(self, response, label: str, *, expected_status: int | None = None) -> None:
         """axe and CSP on the page just loaded (by goto or by a form post)."""
@@ -108,6 +183,9 @@ class Crawl:
             self.findings.append(f"{where}: {problem}")
         if "text/html" not in headers.get("content-type", ""):
             return
+        self.run_axe(where)
+
+    def run_axe(self, where: str) -> None:
         result = self.axe.run(self.page)
         for violation in result.response["violations"]:
             if WCAG_TAGS & set(violation["tags"]):
@@ -333,6 +411,7 @@ def proposer_extras(crawl: Crawl, world: dict) -> None:
     crawl.visit(f"/proposals/{submitted.pk}/withdraw/")
     crawl.visit(f"/proposals/{submitted.pk}/versions/1/")
     crawl.visit(f"/proposals/{submitted.pk}/submit/")
+    draft_form_budget_check(crawl, draft)
     # Submitting an incomplete draft: the errors, listed with links to the fields.
     page.goto(f"/proposals/{draft.pk}/submit/")
     with page.expect_navigation() as posted:
@@ -348,6 +427,45 @@ def proposer_extras(crawl: Crawl, world: dict) -> None:
     crawl.visit(f"/proposals/{world['first'].pk}/", expected_status=404)
     crawl.visit("/staff/", expected_status=403)
     crawl.visit("/no-such-page/", expected_status=404)
+
+
+def draft_form_budget_check(crawl: Crawl, draft: Proposal) -> None:
+    """The draft form's budget check follows the amounts as they are typed (htmx), and only
+    them: typing in a text field posts no budget check. Any console error meanwhile (an hx-trigger
+    htmx cannot parse, say) is a finding of the crawl."""
+    page = crawl.page
+    path = f"/proposals/{draft.pk}/"
+    budget_url = f"{crawl.origin}{path}budget-check/"
+    posted = []
+
+    def budget_posts(request):
+        if request.url == budget_url:
+            posted.append(request)
+
+    crawl.check(page.goto(path), "draft form with the budget check")
+    page.on("request", budget_posts)
+    try:
+        page.get_by_label("The team").press_sequentially("Pat, Sam")
+        page.wait_for_timeout(1_000)  # twice the budget check's delay
+        if posted:
+            crawl.findings.append(f"{path}: typing in a text field posted a budget check")
+        posted.clear()
+        amount = page.locator("input[name^=e_budget__]").first
+        try:
+            with page.expect_response(budget_url, timeout=5_000) as checked:
+                amount.press_sequentially("31337")
+        except PlaywrightTimeoutError:
+            crawl.findings.append(f"{path}: typing an amount posted no budget check")
+            return
+        if checked.value.status != 200 or len(posted) != 1:
+            crawl.findings.append(
+                f"{path}: typing an amount posted {len(posted)} budget checks, "
+                f"the last answered HTTP {checked.value.status}"
+            )
+        expect(page.locator("#budget-check")).to_contain_text("31,337")
+    finally:
+        page.remove_listener("request", budget_posts)
+    crawl.run_axe("draft form after the budget check followed the typing")
 
 
 def coauthor_extras(crawl: Crawl, world: dict) -> None:
