@@ -1,10 +1,18 @@
-"""Cross-cutting pages: time zone choice, profile, the audit trail, invitation links."""
+"""Cross-cutting pages: time zone choice, profile, the audit trail, invitation links, and the
+page shown when a form's CSRF token is refused."""
 
+import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import SuspiciousOperation
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -132,3 +140,89 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "sealed_total": sum(row["events"] for row in sealed),
         },
     )
+
+
+# --- A form refused by the CSRF check -------------------------------------------------------
+
+# Never echoed, never sent again: passwords, one-time codes, secrets, tokens (the CSRF token
+# among them) and security-key credentials.
+SECRET_FIELD = re.compile(r"pass|secret|token|otp|credential|^code$", re.IGNORECASE)
+# Bookkeeping of the portal's own forms (which button, which edit, where to go next): sent
+# again, but not listed as something the person typed.
+FORM_CONTROLS = {"edit", "then", "action", "next"}
+
+
+def _same_origin(request: HttpRequest) -> bool:
+    """Whether the refused POST came from one of the portal's own pages.
+
+    Only then does the page offer to send it again: a form posted from another site is a
+    forgery attempt, and a one-click "send again" would complete it."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    own = {f"{request.scheme}://{request.get_host()}", *settings.CSRF_TRUSTED_ORIGINS}
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin in own
+    referer = urlsplit(request.headers.get("Referer", ""))
+    return f"{referer.scheme}://{referer.netloc}" in own
+
+
+def _field_label(name: str) -> str:
+    """A readable name for a posted field: "e_budget__12" → "Budget 12", "title" → "Title"."""
+    words = [w for w in re.split(r"[\W_]+", name) if w]
+    if len(words) > 1 and len(words[0]) == 1:
+        words = words[1:]  # a one-letter namespace prefix such as "e_"
+    label = " ".join(words) or name
+    return label[:1].upper() + label[1:]
+
+
+def _kept_fields(request: HttpRequest) -> tuple[list[tuple[str, str]], list[tuple[str, str]], bool]:
+    """What a refused POST carried: every (name, value) to send again, the typed text to show,
+    and whether it had a file. Secrets and files are never kept."""
+    try:
+        lists = list(request.POST.lists())
+        had_file = bool(request.FILES)
+    except (OSError, SuspiciousOperation, MultiPartParserError):
+        return [], [], False  # an unreadable body (cut off, too many fields): nothing to keep
+    resend, typed = [], []
+    for name, values in lists:
+        if SECRET_FIELD.search(name):
+            continue
+        resend.extend((name, value) for value in values)
+        shown = [v for v in values if v.strip() and v != "on"]
+        if name in FORM_CONTROLS or len(values) != 1 or not shown:
+            continue  # buttons, bookkeeping, ticked boxes and multiple choices
+        typed.append((_field_label(name), shown[0]))
+    return resend, typed, had_file
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """The portal's page for a form whose CSRF token was refused (settings.CSRF_FAILURE_VIEW).
+
+    Usually the page was opened before the session changed (signed out and in again in another
+    tab): the person is told so in plain words, and what they typed is kept. A POST from one of
+    the portal's own pages can be sent again in one click, with a fresh token, to the same
+    address; its text is also shown, to copy. Passwords and files are never kept."""
+    host = {request.get_host()}
+    action = request.get_full_path()
+    same_site = (
+        request.method == "POST"
+        and _same_origin(request)
+        and url_has_allowed_host_and_scheme(action, allowed_hosts=host)
+    )
+    resend, typed, had_file, back = [], [], False, ""
+    if same_site:
+        resend, typed, had_file = _kept_fields(request)
+        referer = request.headers.get("Referer", "")
+        if url_has_allowed_host_and_scheme(referer, allowed_hosts=host):
+            back = referer
+    context = {
+        "retry_action": action if same_site else "",
+        "resend": resend,
+        "typed": typed,
+        "had_file": had_file,
+        "back": back,
+        "no_cookie": reason == REASON_NO_CSRF_COOKIE,
+    }
+    return render(request, "403_csrf.html", context, status=403)
