@@ -32,6 +32,9 @@ migrate: $(STAMP)
 # set in the environment wins, as it does in production).
 migrate demo run: export SITE_URL ?= http://$(HOST):$(PORT)
 migrate demo run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost,$(HOST)
+# The demo is what a newcomer judges: the portal's own error pages, never Django's debug pages
+# (a traceback still goes to the terminal). DEBUG=1 make run for development.
+run: export DEBUG ?= 0
 
 demo: migrate
 	$(BIN)/python manage.py load_demo
