@@ -151,6 +151,19 @@
 
   keepFocusAcrossSwaps();
 
+  /* An autosave that fails (a changed session refuses the form, the portal cannot be reached)
+     says so in its status line instead of staying silent: htmx swaps no error answer. */
+  function autosaveFailed(event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !target.hasAttribute || !target.hasAttribute("data-autosave-failed")) return;
+    var text = document.createElement("span");
+    text.className = "autosave-status__text autosave-status--failed";
+    text.textContent = target.getAttribute("data-autosave-failed");
+    target.replaceChildren(text);
+  }
+  document.addEventListener("htmx:responseError", autosaveFailed);
+  document.addEventListener("htmx:sendError", autosaveFailed);
+
   document.addEventListener("DOMContentLoaded", function () {
     showLocalTimes();
     startCountdowns();

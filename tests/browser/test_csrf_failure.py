@@ -73,3 +73,28 @@ def test_a_stale_draft_form_is_refused_in_words_and_sent_again_with_what_was_typ
     assert draft.fields["team"] == TYPED
     assert not draft.document  # the file had to be chosen again
     assert errors == []
+
+
+def test_an_autosave_refused_after_the_session_changed_says_so(
+    page, open_rfp, proposer, password, assert_accessible
+):
+    draft = submission.start_proposal(
+        rfp=open_rfp, user=proposer, title="Quiet tab", now=timezone.now()
+    )
+    sign_in(page, proposer.email, password)
+    page.goto(draft.get_absolute_url())
+    other = page.context.new_page()
+    other.goto("/")
+    other.get_by_role("button", name="Sign out").click()
+    sign_in(other, proposer.email, password)
+    other.close()
+
+    page.bring_to_front()
+    with page.expect_response(lambda r: r.url.endswith("/autosave/")) as autosave:
+        page.get_by_label("The team").fill(TYPED)
+    assert autosave.value.status == 403
+    status = page.locator("#autosave-status")
+    expect(status).to_contain_text("Not saved automatically. Press Save draft")
+    assert_accessible(page)
+    draft.refresh_from_db()
+    assert not (draft.fields or {}).get("team")
