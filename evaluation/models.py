@@ -73,6 +73,9 @@ class Assignment(models.Model):
             models.CheckConstraint(
                 condition=~Q(conflict="declared") | ~Q(conflict_reason=""),
                 name="conflict_has_reason",
+                violation_error_message=_(
+                    "Conflict reason: say why there is a conflict of interest."
+                ),
             ),
         ]
 

@@ -122,15 +122,23 @@ class RFP(models.Model):
         ordering = ["-deadline_instant"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(grace_seconds__lte=86_400), name="rfp_grace_at_most_a_day"
+                condition=Q(grace_seconds__lte=86_400),
+                name="rfp_grace_at_most_a_day",
+                violation_error_message=_("Grace seconds: at most 86,400 (one day)."),
             ),
             models.CheckConstraint(
                 condition=Q(deadline_end_of_day=True) | Q(deadline_time__isnull=False),
                 name="rfp_deadline_time_unless_end_of_day",
+                violation_error_message=_(
+                    "Deadline time: give a time of day, or tick “end of day”."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(published_at__isnull=False),
                 name="rfp_published_has_time",
+                violation_error_message=_(
+                    "Published at: a published RFP needs the time it was published."
+                ),
             ),
         ]
 
@@ -202,9 +210,15 @@ class Feature(models.Model):
     class Meta:
         ordering = ["milestone__position", "position", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(budget__gte=0), name="feature_budget_not_negative"),
             models.CheckConstraint(
-                condition=Q(cap__gte=models.F("budget")), name="feature_cap_ge_budget"
+                condition=Q(budget__gte=0),
+                name="feature_budget_not_negative",
+                violation_error_message=_("Budget: it cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cap__gte=models.F("budget")),
+                name="feature_cap_ge_budget",
+                violation_error_message=_("Cap: it must be at least the budget."),
             ),
         ]
 
@@ -273,9 +287,14 @@ class Criterion(models.Model):
                 condition=Q(kind="gate", weight__isnull=True)
                 | Q(kind="scored", weight__isnull=False, weight__gt=0),
                 name="criterion_weight_only_when_scored",
+                violation_error_message=_(
+                    "Weight: a scored criterion needs a weight above zero; a gate has none."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(scale_max__gt=models.F("scale_min")), name="criterion_scale_ordered"
+                condition=Q(scale_max__gt=models.F("scale_min")),
+                name="criterion_scale_ordered",
+                violation_error_message=_("Highest score: it must be above the lowest score."),
             ),
         ]
 
