@@ -5,6 +5,7 @@ Each function is one atomic state change that writes its audit events and queues
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from evaluation.assignment import Person, Plan, ProposalTeam, plan_assignments
 from evaluation.models import Assessment, Assignment, PoolMember, Review, ReviewerInvitation
@@ -172,8 +174,10 @@ def plan_for(rfp: RFP, *, per_proposal: int) -> Plan:
     )
 
 
-@transaction.atomic
-def assign(*, proposal: Proposal, reviewer, staff_user, now, request=None) -> Assignment:
+def _assign(
+    *, proposal: Proposal, reviewer, staff_user, now, request=None
+) -> tuple[Assignment, bool]:
+    """The reviewer's active assignment to the proposal, and whether this call made it."""
     rfp = proposal.rfp
     if not pool_of(rfp).filter(pk=reviewer.pk).exists():
         raise EvaluationError(_("Only reviewers in this RFP's pool can be assigned."))
@@ -184,7 +188,7 @@ def assign(*, proposal: Proposal, reviewer, staff_user, now, request=None) -> As
         if existing.conflict == Assignment.Conflict.DECLARED:
             raise EvaluationError(_("This reviewer declared a conflict with this proposal."))
         if existing.removed_at is None:
-            return existing
+            return existing, False
         existing.removed_at = None
         existing.save(update_fields=["removed_at"])
         assignment = existing
@@ -200,25 +204,84 @@ def assign(*, proposal: Proposal, reviewer, staff_user, now, request=None) -> As
         at=now,
         details={"reviewer": reviewer.email},
     )
+    return assignment, True
+
+
+@transaction.atomic
+def assign(*, proposal: Proposal, reviewer, staff_user, now, request=None) -> Assignment:
+    """Assign one reviewer by hand; a new assignment is one batch of one (one mail)."""
+    assignment, new = _assign(
+        proposal=proposal, reviewer=reviewer, staff_user=staff_user, now=now, request=request
+    )
+    if new:
+        _mail_new_assignments(proposal.rfp, [assignment], now=now)
     return assignment
 
 
 @transaction.atomic
 def apply_plan(*, rfp: RFP, plan: Plan, staff_user, now, request=None) -> int:
+    """Make the plan's new assignments; each reviewer gets one mail for all of theirs."""
     reviewers = {u.pk: u for u in pool_of(rfp)}
     proposals = {p.pk: p for p in assignable_proposals(rfp)}
-    made = 0
+    made = []
     for proposal_id, reviewer_id in plan.new:
         if proposal_id in proposals and reviewer_id in reviewers:
-            assign(
+            assignment, new = _assign(
                 proposal=proposals[proposal_id],
                 reviewer=reviewers[reviewer_id],
                 staff_user=staff_user,
                 now=now,
                 request=request,
             )
-            made += 1
-    return made
+            if new:
+                made.append(assignment)
+    _mail_new_assignments(rfp, made, now=now)
+    return len(made)
+
+
+def _mail_new_assignments(rfp: RFP, assignments: list[Assignment], *, now: datetime) -> None:
+    """One mail per reviewer for one batch of new assignments: how many, for which RFP, when
+    the reviews are due, and the link to the queue.
+
+    Nothing while the RFP is sealed: reviewers see nothing before opening, not even that they
+    are assigned, and the opening tells them (proposals.submission.open_due_rfps). The mail
+    names no proposal: its title is shown only once the reviewer declares no conflict.
+    The key names the reviewer and the batch (the new assignments' ids and the instant they
+    were made: an assignment ended and made again later keeps its id), so a replay sends
+    nothing twice.
+    """
+    if not assignments or permissions.is_sealed(rfp):
+        return
+    batches: dict[int, list[Assignment]] = {}
+    for assignment in assignments:
+        batches.setdefault(assignment.reviewer_id, []).append(assignment)
+    due = review_due_instant(rfp)
+    queue_link = settings.SITE_URL + reverse("reviewer_home")
+    for reviewer_id, batch in sorted(batches.items()):
+        reviewer = batch[0].reviewer
+        ids = ",".join(str(pk) for pk in sorted(a.pk for a in batch))
+        digest = hashlib.sha256(f"{deadlines.to_utc_iso(now)}|{ids}".encode()).hexdigest()[:32]
+        zone = reviewer.time_zone if deadlines.is_valid_zone(reviewer.time_zone or "") else None
+        ctx = {
+            "rfp": rfp,
+            "user": reviewer,
+            "count": len(batch),
+            "due_views": deadlines.deadline_views(due, zone) if due else [],
+            "queue_link": queue_link,
+        }
+        outbox.queue_mail(
+            to=reviewer.email,
+            subject="[RFP Portal] "
+            + ngettext(
+                "%(n)s proposal to review: %(title)s",
+                "%(n)s proposals to review: %(title)s",
+                len(batch),
+            )
+            % {"n": len(batch), "title": rfp.title},
+            body_text=render_to_string("evaluation/email/assigned.txt", ctx),
+            template="evaluation/email/assigned",
+            idempotency_key=f"assigned:{rfp.pk}:{reviewer_id}:{digest}",
+        )
 
 
 # --- Conflicts and reviews -----------------------------------------------------------------
@@ -230,6 +293,9 @@ def declare_conflict(
 ) -> Assignment:
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.reviewer_id != user.pk or assignment.removed_at is not None:
+        raise PermissionDenied
+    if permissions.is_sealed(assignment.proposal.rfp):
+        # Before opening a reviewer sees nothing, not even the assignment (rule 2).
         raise PermissionDenied
     if assignment.conflict != Assignment.Conflict.UNDECLARED:
         raise EvaluationError(_("You have already declared this."))
@@ -251,7 +317,44 @@ def declare_conflict(
         at=now,
         details={"reason": assignment.conflict_reason} if conflict else {},
     )
+    if conflict:
+        _mail_conflict_declared(assignment, declared_by=user)
     return assignment
+
+
+def _mail_conflict_declared(assignment: Assignment, *, declared_by) -> None:
+    """Every staff member learns of a declared conflict, so that they can reassign.
+
+    Conflicts are declared only after opening, when staff may read the proposal: the mail
+    names it as the reviewer's queue does ("Proposal #N") and by its title, and gives the
+    reason, which staff see on the evaluation page too.
+    """
+    proposal = assignment.proposal
+    rfp = proposal.rfp
+    ctx = {
+        "rfp": rfp,
+        "reviewer": declared_by,
+        "reference": _("Proposal #%(id)s") % {"id": proposal.pk},
+        "proposal": proposal,
+        "reason": assignment.conflict_reason,
+        "link": settings.SITE_URL + reverse("staff_evaluation", args=[rfp.slug]),
+    }
+    subject = _("Conflict of interest declared: %(reference)s, %(title)s") % {
+        "reference": ctx["reference"],
+        "title": rfp.title,
+    }
+    for staff_member in permissions.holders_of(permissions.Role.STAFF):
+        if staff_member.pk == declared_by.pk:
+            continue
+        outbox.queue_mail(
+            to=staff_member.email,
+            subject="[RFP Portal] " + subject,
+            body_text=render_to_string(
+                "evaluation/email/conflict_declared.txt", {**ctx, "user": staff_member}
+            ),
+            template="evaluation/email/conflict_declared",
+            idempotency_key=f"conflict-declared:{assignment.pk}:{staff_member.pk}",
+        )
 
 
 def review_due_instant(rfp: RFP):

@@ -48,12 +48,14 @@ def reviewer_home(request: HttpRequest) -> HttpResponse:
             state = _("to review")
         else:
             state = review.get_state_display()
+        due = services.review_due_instant(assignment.proposal.rfp)
         rows.append(
             {
                 "assignment": assignment,
                 "review": review,
                 "state": state,
-                "due": services.review_due_instant(assignment.proposal.rfp),
+                "due": due,
+                "due_text": deadlines.format_deadline(due, deadlines.AOE_ZONE_NAME) if due else "",
             }
         )
     done = sum(1 for r in rows if r["review"] and r["review"].state == Review.State.SUBMITTED)
@@ -187,7 +189,7 @@ def review_autosave(request: HttpRequest, proposal_id: int) -> HttpResponse:
             message = _("Draft review saved automatically at %(time)s UTC.") % {
                 "time": request.received_at.strftime("%H:%M:%S")
             }
-    return render(request, "proposals/_autosave.html", {"saved": saved, "message": message})
+    return render(request, "evaluation/_review_autosave.html", {"saved": saved, "message": message})
 
 
 def reviewer_invitation(request: HttpRequest, token: str) -> HttpResponse:

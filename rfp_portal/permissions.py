@@ -83,6 +83,13 @@ def has_role(user: AnyUser, role: Role) -> bool:
     return role in roles_of(user)
 
 
+def holders_of(role: Role):
+    """The active accounts holding a role (whom to tell, e.g. every staff member)."""
+    from rfp_portal.models import User
+
+    return User.objects.filter(is_active=True, groups__name=Role(role).value).order_by("pk")
+
+
 def has_mfa(user: AnyUser) -> bool:
     """True when the user has a second factor that can sign them in (TOTP or WebAuthn)."""
     if not user.is_authenticated:
