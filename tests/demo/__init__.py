@@ -1,0 +1,1 @@
+"""The demo exactly as the README starts it (`make run`), walked by every role in chromium."""
