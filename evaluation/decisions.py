@@ -125,6 +125,8 @@ def _mail_teams(rfp: RFP, proposals, *, key: str, template: str, extra: dict) ->
                 body_text=render_to_string(f"{template}.txt", ctx),
                 template=template,
                 idempotency_key=f"{key}:{proposal.pk}:{member.user_id}",
+                rfp=rfp,
+                about_bidder=True,
             )
             queued += 1
     return queued

@@ -71,6 +71,7 @@ def invite_reviewer(*, rfp: RFP, email: str, staff_user, now: datetime, request=
         body_text=render_to_string("evaluation/email/reviewer_invitation.txt", ctx),
         template="evaluation/email/reviewer_invitation",
         idempotency_key=f"reviewer-invitation:{invitation.pk}",
+        rfp=rfp,
     )
     audit.record(
         action="pool.invited",
@@ -281,6 +282,7 @@ def _mail_new_assignments(rfp: RFP, assignments: list[Assignment], *, now: datet
             body_text=render_to_string("evaluation/email/assigned.txt", ctx),
             template="evaluation/email/assigned",
             idempotency_key=f"assigned:{rfp.pk}:{reviewer_id}:{digest}",
+            rfp=rfp,
         )
 
 
@@ -354,6 +356,7 @@ def _mail_conflict_declared(assignment: Assignment, *, declared_by) -> None:
             ),
             template="evaluation/email/conflict_declared",
             idempotency_key=f"conflict-declared:{assignment.pk}:{staff_member.pk}",
+            rfp=rfp,
         )
 
 

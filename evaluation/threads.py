@@ -65,6 +65,8 @@ def post_clarification(*, proposal: Proposal, user, text: str, now: datetime, re
             body_text=render_to_string(f"{template}.txt", ctx),
             template=template,
             idempotency_key=f"clarification:{message.pk}:{person.pk}",
+            rfp=proposal.rfp,
+            about_bidder=True,
         )
     audit.record(
         action="clarification.answered" if from_team else "clarification.requested",

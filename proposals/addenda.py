@@ -232,6 +232,9 @@ def _notify(addendum: Addendum) -> None:
             body_text=render_to_string("proposals/email/addendum.txt", ctx),
             template="proposals/email/addendum",
             idempotency_key=f"addendum:{addendum.pk}:{user.pk}",
+            # Sent to the teams as well as to the interested: the list tells who bid.
+            rfp=rfp,
+            about_bidder=True,
         )
 
 

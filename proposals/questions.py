@@ -65,5 +65,8 @@ def answer(
                 body_text=render_to_string("proposals/email/answer.txt", ctx),
                 template="proposals/email/answer",
                 idempotency_key=f"answer:{question.pk}:{user.pk}",
+                # Sent to the teams as well as to the interested: the list tells who bid.
+                rfp=rfp,
+                about_bidder=True,
             )
     return question

@@ -168,6 +168,10 @@ def _send(item: Planned, now: datetime) -> bool:
                     f"reminder:{item.kind}:{item.rfp.pk}:{item.user.pk}:{item.offset_seconds}:"
                     f"{deadlines.to_utc_iso(item.due_instant)}"
                 ),
+                rfp=item.rfp,
+                # A deadline reminder goes to teams with a draft and to the interested who have
+                # not submitted: who gets one, and who does not, tells who bid.
+                about_bidder=item.kind == Reminder.Kind.DEADLINE,
             )
     except IntegrityError:
         return False

@@ -558,6 +558,8 @@ def _mail_team(
             template=template,
             idempotency_key=f"{key}:{member.user_id}",
             fresh=fresh,
+            rfp=proposal.rfp,
+            about_bidder=True,
         )
 
 
@@ -605,4 +607,5 @@ def _notify_assigned_reviewers(rfp: RFP) -> None:
             body_text=render_to_string("proposals/email/opened.txt", ctx),
             template="proposals/email/opened",
             idempotency_key=f"opened:{rfp.pk}:{reviewer.pk}",
+            rfp=rfp,
         )

@@ -105,6 +105,7 @@ def announce(rfp: RFP) -> int:
             body_text=render_to_string("proposals/email/new_rfp.txt", ctx),
             template="proposals/email/new_rfp",
             idempotency_key=f"new-rfp:{rfp.pk}:{subscription.pk}",
+            rfp=rfp,
             headers={
                 "List-Unsubscribe": f"<{unsubscribe_link}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

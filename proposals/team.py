@@ -61,6 +61,8 @@ def invite(*, proposal: Proposal, owner, email: str, now: datetime, request=None
         body_text=render_to_string("proposals/email/invitation.txt", ctx),
         template="proposals/email/invitation",
         idempotency_key=f"invitation:{invitation.pk}",
+        rfp=proposal.rfp,
+        about_bidder=True,
     )
     audit.record(
         action="team.invited",

@@ -1,8 +1,12 @@
 """Admin for users and the read-only audit trail and outbox."""
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from rfp_portal import permissions
@@ -29,6 +33,12 @@ class UserAdmin(PortalPermissionsMixin, DjangoUserAdmin):
 
     readonly_fields = ["last_login", "date_joined"]
 
+    def has_delete_permission(self, request, obj=None):
+        # Accounts are deactivated, never deleted: their audit events keep them (PROTECT),
+        # and the admin's "cannot delete" page would list what they own, a sealed proposal
+        # among it (rule 2: who bid is sealed until opening).
+        return False
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         # Superuser status bypasses every model permission (MFA secrets, e-mail addresses):
@@ -54,40 +64,63 @@ class ReadOnlyAdmin(PortalModelAdmin):
         return False
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    """Events about sealed proposals are not listed and their pages stay closed until the RFP
-    is opened (rule 2: staff see counts only; the staff audit page counts them)."""
+class SealedRowsAdmin(ReadOnlyAdmin):
+    """Rows that tell who bid on an RFP still sealed (`sealed_rows`, a Q from
+    rfp_portal.permissions) are in no list, search, filter choice, facet or date hierarchy here,
+    and their pages are closed (403) until the RFP is opened (rule 2: staff see counts only)."""
 
+    sealed_rows: Callable[[], Q]
+
+    def get_queryset(self, request):
+        # Everything the change list shows, counts and offers to filter by is read from here.
+        return super().get_queryset(request).exclude(self.sealed_rows())
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            try:
+                sealed = self.model._default_manager.filter(self.sealed_rows(), pk=object_id)
+                closed = sealed.exists()
+            except (ValueError, TypeError, ValidationError):
+                closed = False
+            if closed:
+                raise PermissionDenied
+        return obj
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(SealedRowsAdmin):
+    """Events about sealed proposals are not listed and their pages stay closed until the RFP
+    is opened (the staff audit page counts them)."""
+
+    sealed_rows = staticmethod(permissions.sealed_audit_events)
     list_display = ["at", "actor_label", "action", "object_type", "object_label", "ip_address"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "object_label", "action"]
-
-    def get_queryset(self, request):
-        return permissions.audit_events_for_staff(super().get_queryset(request))
-
-    def get_search_results(self, request, queryset, search_term):
-        # The change list always asks this, searching or not: sealed events are never listed.
-        queryset = queryset.filter(sealed=False)
-        return super().get_search_results(request, queryset, search_term)
-
-    def has_view_permission(self, request, obj=None):
-        if (
-            obj is not None
-            and AuditEvent.objects.filter(permissions.sealed_audit_events(), pk=obj.pk).exists()
-        ):
-            return False
-        return super().has_view_permission(request, obj)
-
     date_hierarchy = "at"
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdmin):
+class OutboxMessageAdmin(SealedRowsAdmin):
     """Delivery, not content: a mail's subject and body are its recipient's (a receipt or an
-    invitation names a sealed proposal, a reset mail holds a sign-in link)."""
+    invitation names a sealed proposal, a reset mail holds a sign-in link).
 
+    Until an RFP is opened, its mails that tell who bid (receipts, co-author invitations,
+    reminders about a draft...; see permissions.sealed_outbox_messages) are not listed: the
+    list counts them.
+    """
+
+    sealed_rows = staticmethod(permissions.sealed_outbox_messages)
     list_display = ["created_at", "to", "template", "state", "attempts", "sent_at"]
     list_filter = ["state", "template"]
     search_fields = ["to", "template"]
     fields = ["to", "template", "state", "attempts", "last_error", "created_at", "sent_at"]
+
+    def changelist_view(self, request, extra_context=None):
+        sealed = OutboxMessage.objects.filter(permissions.sealed_outbox_messages())
+        extra_context = {
+            **(extra_context or {}),
+            "sealed_messages": sealed.count(),
+            "sealed_failed": sealed.filter(state=OutboxMessage.State.FAILED).count(),
+        }
+        return super().changelist_view(request, extra_context)

@@ -54,11 +54,19 @@ def record(
 
 def sealed_counts(events: models.QuerySet[AuditEvent]) -> list[dict[str, Any]]:
     """What staff see of events about sealed proposals (rule 2: counts only): per action, the
-    number of events and of proposals. `events` is annotated by permissions.audit_events_for_staff.
+    number of events and of proposals (none for an addendum's acknowledgements, which are
+    about the addendum). `events` is annotated by permissions.audit_events_for_staff.
     """
     return list(
         events.filter(sealed=True)
         .values("action")
-        .annotate(events=models.Count("id"), proposals=models.Count("object_id", distinct=True))
+        .annotate(
+            events=models.Count("id"),
+            proposals=models.Count(
+                "object_id",
+                distinct=True,
+                filter=models.Q(object_type="proposals.proposal"),
+            ),
+        )
         .order_by("action")
     )

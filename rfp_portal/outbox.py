@@ -8,6 +8,7 @@ A message is identified by its idempotency key, so queueing the same mail twice 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -15,6 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from rfp_portal.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from proposals.models import RFP
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +33,21 @@ def queue_mail(
     template: str = "",
     headers: dict[str, str] | None = None,
     fresh: bool = False,
+    rfp: RFP | None = None,
+    about_bidder: bool = False,
 ) -> OutboxMessage:
     """Store a mail (once per idempotency key) and have it delivered after the commit.
 
     fresh=True says the key cannot exist yet because it names a row created in this same
     transaction (a new receipt's version): the message is inserted without looking first.
+
+    rfp: the RFP the mail is about. about_bidder=True says that the mail, or merely its being
+    sent to this address, tells who bid on it (a receipt, a co-author invitation, a reminder
+    about a draft, an addendum or answer sent to the teams): until the RFP is opened the admin
+    does not list it (rule 2; see rfp_portal.permissions.sealed_outbox_messages).
     """
+    if about_bidder and rfp is None:
+        raise ValueError("A mail about a bidder names the RFP whose opening unseals it.")
     fields = {
         "to": to,
         "subject": subject[:300],
@@ -42,6 +55,8 @@ def queue_mail(
         "body_html": body_html,
         "template": template,
         "headers": headers or {},
+        "rfp": rfp,
+        "about_bidder": about_bidder,
     }
     if fresh:
         message = OutboxMessage.objects.create(idempotency_key=idempotency_key, **fields)

@@ -208,12 +208,34 @@ def sealed_audit_events():
     is sealed too, and they never match a search by person."""
     from django.db.models import Q
 
-    from proposals.models import Proposal
+    from proposals.models import Addendum, Proposal
 
     ids = Proposal.objects.filter(rfp__sealed=True, rfp__opened_at__isnull=True).values_list(
         "pk", flat=True
     )
-    return Q(object_type="proposals.proposal", object_id__in=[str(pk) for pk in ids])
+    # Acknowledging an addendum is part of submitting (only a team with a proposal started
+    # before it is asked to): who acknowledged is who bid.
+    addenda = Addendum.objects.filter(rfp__sealed=True, rfp__opened_at__isnull=True).values_list(
+        "pk", flat=True
+    )
+    return Q(object_type="proposals.proposal", object_id__in=[str(pk) for pk in ids]) | Q(
+        object_type="proposals.addendum",
+        action="addendum.acknowledged",
+        object_id__in=[str(pk) for pk in addenda],
+    )
+
+
+def sealed_outbox_messages():
+    """A Q for outbox messages that tell who bid on an RFP still sealed (rule 2: staff see
+    counts only, in no list). Who gets a receipt, a co-author invitation, a withdrawal notice,
+    a deadline reminder about a draft, or an addendum or answer mailed to the teams, names a
+    bidder; the caller of outbox.queue_mail says so (`about_bidder`). One whose RFP was
+    deleted stays sealed: it was never opened."""
+    from django.db.models import Q
+
+    return Q(about_bidder=True) & (
+        Q(rfp__isnull=True) | Q(rfp__sealed=True, rfp__opened_at__isnull=True)
+    )
 
 
 def audit_events_for_staff(events):
