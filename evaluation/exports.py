@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from evaluation import dashboard, scoring
 from evaluation.models import Assessment, Assignment, Export
+from proposals import pdfguard
 from proposals import selectors as proposal_selectors
 from proposals.models import RFP, Proposal
 from proposals.submission import budget_check_for
@@ -235,13 +236,11 @@ def render_summary(export: Export) -> tuple[bytes, list]:
     return buffer.getvalue().encode("utf-8"), []
 
 
-def proposal_summary_pdf(proposal: Proposal) -> bytes:
-    """The structured fields, budget check, version and digests; then the proposer's PDF."""
-    from pypdf import PdfReader, PdfWriter
-
+def summary_only_pdf(proposal: Proposal) -> bytes:
+    """The structured fields, budget check, version and digests (our own HTML, no user PDF)."""
     version = proposal.versions.order_by("-number").first()
     fields = version.fields.get("fields", {}) if version else {}
-    summary = render_pdf(
+    return render_pdf(
         "evaluation/summary_pdf.html",
         {
             "proposal": proposal,
@@ -254,15 +253,35 @@ def proposal_summary_pdf(proposal: Proposal) -> bytes:
             else "",
         },
     )
-    writer = PdfWriter()
-    writer.append(PdfReader(io.BytesIO(summary)))
-    if version is not None:
-        with default_storage.open(version.document.name, "rb") as handle:
-            # Raises on a corrupt file; the bundle reports it and carries on.
-            writer.append(PdfReader(io.BytesIO(handle.read()), strict=False))
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+
+
+def proposal_summary_pdf(proposal: Proposal, *, summary: bytes | None = None) -> bytes:
+    """The summary, then the proposer's PDF. The merge parses the proposer's file, so it runs
+    in a bounded child process (proposals/pdfguard.py): pdfguard.TooComplex if the file is over
+    the limits, pdfguard.Damaged or Encrypted if it cannot be read."""
+    summary = summary if summary is not None else summary_only_pdf(proposal)
+    version = proposal.versions.order_by("-number").first()
+    if version is None:
+        return summary
+    with default_storage.open(version.document.name, "rb") as handle:
+        document = handle.read()
+    return pdfguard.merge([summary, document], label=f"proposal {proposal.pk}")
+
+
+def _problem(proposal: Proposal, exc: Exception) -> dict:
+    if isinstance(exc, pdfguard.TooComplex):
+        error = _(
+            "The proposer's PDF could not be included: it is too complex to merge within the "
+            "portal's time and memory limits. The file as received is in the bundle."
+        )
+    elif isinstance(exc, pdfguard.PDFGuardError):
+        error = _(
+            "The proposer's PDF could not be included: it cannot be read (damaged or "
+            "encrypted). The file as received is in the bundle."
+        )
+    else:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    return {"proposal": proposal.pk, "title": proposal.title, "error": error}
 
 
 def render_bundle(export: Export) -> tuple[bytes, list]:
@@ -276,16 +295,15 @@ def render_bundle(export: Export) -> tuple[bytes, list]:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for index, proposal in enumerate(proposals, 1):
             slug = f"{proposal.pk:04d}"
+            summary = None
             try:
-                archive.writestr(f"{slug}-summary-and-proposal.pdf", proposal_summary_pdf(proposal))
+                summary = summary_only_pdf(proposal)
+                merged = proposal_summary_pdf(proposal, summary=summary)
+                archive.writestr(f"{slug}-summary-and-proposal.pdf", merged)
             except Exception as exc:  # one broken proposal must not sink the whole bundle
-                problems.append(
-                    {
-                        "proposal": proposal.pk,
-                        "title": proposal.title,
-                        "error": f"{type(exc).__name__}: {exc}"[:300],
-                    }
-                )
+                problems.append(_problem(proposal, exc))
+                if summary is not None:
+                    archive.writestr(f"{slug}-summary.pdf", summary)
                 version = proposal.versions.order_by("-number").first()
                 if version is not None and default_storage.exists(version.document.name):
                     with default_storage.open(version.document.name, "rb") as handle:

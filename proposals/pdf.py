@@ -1,4 +1,8 @@
-"""Checking an uploaded proposal PDF by its content, never by its name or declared type."""
+"""Checking an uploaded proposal PDF by its content, never by its name or declared type.
+
+The parse itself runs in a bounded child process (proposals/pdfguard.py): a hostile file is
+refused within seconds, whatever it costs to parse, and its parser warnings never reach the log.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,15 @@ class PDFInfo:
     size: int
     pages: int
     sha256: str
+    # What a viewer might act on (pdfguard.ACTIVE_KINDS: "javascript", "launch", ...).
+    active_content: tuple[str, ...] = ()
+
+
+def too_complex_message() -> str:
+    return _(
+        "This PDF is too complex to check; export it again from your editor (for example with "
+        "“Save as PDF” or “Print to PDF”) and upload that file."
+    )
 
 
 def _size_of(stream: IO[bytes]) -> int:
@@ -70,27 +83,29 @@ def inspect_pdf(stream: IO[bytes], *, max_bytes: int) -> PDFInfo:
             _("The PDF is incomplete (it does not end properly); it may have been cut short.")
         )
     stream.seek(0)
+    data = stream.read()
+    stream.seek(0)
 
-    from pypdf import PdfReader
+    from proposals import pdfguard
 
     try:
-        reader = PdfReader(stream, strict=False)
-        if reader.is_encrypted:
-            raise PDFRejected(
-                _("The PDF is encrypted or password-protected. Upload it without a password.")
-            )
-        pages = len(reader.pages)
-        # Touch every page object so a broken page tree is found now, not by a reviewer.
-        for page in reader.pages:
-            page.mediabox  # noqa: B018
-    except PDFRejected:
-        raise
-    except Exception as exc:  # any failure to parse a hostile file means "damaged"
-        log.info("PDF rejected as malformed: %s: %s", type(exc).__name__, exc)
-        raise PDFRejected(_("The PDF could not be read; it seems to be damaged.")) from exc
-    if pages == 0:
+        checked = pdfguard.check(data)
+    except pdfguard.Encrypted:
+        raise PDFRejected(
+            _("The PDF is encrypted or password-protected. Upload it without a password.")
+        ) from None
+    except pdfguard.TooComplex:
+        raise PDFRejected(too_complex_message()) from None
+    except pdfguard.Damaged:  # any failure to parse a hostile file means "damaged"
+        raise PDFRejected(_("The PDF could not be read; it seems to be damaged.")) from None
+    if checked.pages == 0:
         raise PDFRejected(_("The PDF has no pages."))
-    return PDFInfo(size=size, pages=pages, sha256=sha256_of(stream))
+    return PDFInfo(
+        size=size,
+        pages=checked.pages,
+        sha256=hashlib.sha256(data).hexdigest(),
+        active_content=checked.active_content,
+    )
 
 
 def human_size(size: int) -> str:
