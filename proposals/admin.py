@@ -118,6 +118,7 @@ class RFPAdmin(PortalModelAdmin):
                     "max_revisions",
                     "sealed",
                     "reviewers_see_others_first",
+                    "refuse_active_content",
                 ]
             },
         ),
@@ -130,7 +131,7 @@ class RFPAdmin(PortalModelAdmin):
         "title", "slug", "funder", "issuer", "summary", "body_markdown", "deadline_date",
         "deadline_zone", "deadline_end_of_day", "deadline_time", "grace_seconds",
         "submissions_open_at", "currency", "total_cap", "max_revisions", "sealed", "status",
-        "published_at",
+        "published_at", "refuse_active_content",
     ]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):

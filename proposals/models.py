@@ -108,6 +108,14 @@ class RFP(models.Model):
     reviewers_see_others_first = models.BooleanField(
         _("reviewers see other reviews before submitting their own"), default=False
     )
+    refuse_active_content = models.BooleanField(
+        _("refuse PDFs with active content"),
+        default=False,
+        help_text=_(
+            "JavaScript, actions, embedded files or forms. When not refused, such a PDF is "
+            "accepted and reviewers are warned before they open it."
+        ),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )
@@ -345,6 +353,8 @@ class Proposal(models.Model):
     document_size = models.PositiveBigIntegerField(null=True, blank=True)
     document_pages = models.PositiveIntegerField(null=True, blank=True)
     document_sha256 = models.CharField(max_length=64, blank=True)
+    # What a PDF viewer might act on (proposals.pdf.ACTIVE_CONTENT_LABELS), found by the check.
+    document_active_content = models.JSONField(default=list, blank=True)
     # Bumped by every change, so a stale form (an old tab) is recognised and a replayed submit
     # returns the version it already created.
     edit_count = models.PositiveIntegerField(default=0)
@@ -364,6 +374,12 @@ class Proposal(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("proposal_edit", kwargs={"pk": self.pk})
+
+    @property
+    def active_content_text(self) -> str:
+        from proposals.pdf import describe_active_content
+
+        return describe_active_content(self.document_active_content)
 
     def audit_label(self) -> str:
         """The audit trail's name for it: never the title (sealed until the RFP is opened)."""
@@ -432,6 +448,7 @@ class SubmissionVersion(models.Model):
     document_size = models.PositiveBigIntegerField()
     document_pages = models.PositiveIntegerField()
     document_sha256 = models.CharField(max_length=64)
+    document_active_content = models.JSONField(default=list, blank=True)
     received_at = models.DateTimeField()
     submitted_by = models.ForeignKey("rfp_portal.User", on_delete=models.PROTECT, related_name="+")
     receipt_code = models.CharField(max_length=32, unique=True)
@@ -447,6 +464,12 @@ class SubmissionVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal} v{self.number}"
+
+    @property
+    def active_content_text(self) -> str:
+        from proposals.pdf import describe_active_content
+
+        return describe_active_content(self.document_active_content)
 
 
 class Interest(models.Model):

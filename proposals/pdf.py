@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,36 @@ class PDFInfo:
     sha256: str
     # What a viewer might act on (pdfguard.ACTIVE_KINDS: "javascript", "launch", ...).
     active_content: tuple[str, ...] = ()
+
+
+# Active content in words (the kinds proposals.pdfguard finds), for proposers and reviewers.
+ACTIVE_CONTENT_LABELS = {
+    "javascript": _lazy("JavaScript"),
+    "launch": _lazy("an action that starts a program"),
+    "submit_form": _lazy("a form that sends data"),
+    "open_action": _lazy("an action run when the file opens"),
+    "additional_actions": _lazy("actions run on events"),
+    "embedded_files": _lazy("embedded files"),
+    "acroform": _lazy("a fillable form"),
+    "xfa": _lazy("an XFA form"),
+    "rich_media": _lazy("embedded media"),
+    "polyglot": _lazy("data that is not part of the PDF"),
+}
+
+
+def describe_active_content(kinds) -> str:
+    """ "JavaScript, embedded files": the kinds found, in words, in the order of the labels."""
+    return ", ".join(
+        str(label) for kind, label in ACTIVE_CONTENT_LABELS.items() if kind in set(kinds)
+    )
+
+
+def active_content_refused_message(kinds) -> str:
+    return _(
+        "This RFP does not accept PDFs with active content, and this file contains "
+        "%(found)s. Export it again as a plain PDF (for example with “Print to PDF”) and "
+        "upload that file."
+    ) % {"found": describe_active_content(kinds)}
 
 
 def too_complex_message() -> str:

@@ -277,6 +277,8 @@ def _save_locked(
     if document is not None:
         # Raises pdf.PDFRejected with the reason; nothing has been written yet.
         info = pdf.inspect_pdf(document.file, max_bytes=settings.MAX_PDF_BYTES)
+        if info.active_content and proposal.rfp.refuse_active_content:
+            raise pdf.PDFRejected(pdf.active_content_refused_message(info.active_content))
     old_document = proposal.document.name if info else ""
     proposal.title = title.strip()[:200]
     proposal.fields = fields
@@ -287,6 +289,7 @@ def _save_locked(
         proposal.document_size = info.size
         proposal.document_pages = info.pages
         proposal.document_sha256 = info.sha256
+        proposal.document_active_content = list(info.active_content)
     proposal.edit_count += 1
     proposal.updated_at = now
     proposal.save()
@@ -404,6 +407,7 @@ def _submit_locked(
         document_size=proposal.document_size,
         document_pages=proposal.document_pages,
         document_sha256=proposal.document_sha256,
+        document_active_content=proposal.document_active_content,
         received_at=now,
         submitted_by=user,
         receipt_code=new_receipt_code(),
