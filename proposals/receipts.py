@@ -87,7 +87,11 @@ class Verification:
     withdrawn: bool = False
 
 
-def verify(code: str, document: IO[bytes] | None = None) -> Verification:
+def verify(
+    code: str, document: IO[bytes] | None = None, *, document_sha256: str | None = None
+) -> Verification:
+    """What /verify/ may say about a receipt code; with a document (or its SHA-256, as the
+    page computes it while the upload streams), whether it is exactly the file received."""
     version = (
         SubmissionVersion.objects.select_related("proposal__rfp")
         .filter(receipt_code=code.strip().upper())
@@ -106,6 +110,8 @@ def verify(code: str, document: IO[bytes] | None = None) -> Verification:
         "withdrawn": version.proposal.state == "withdrawn",
     }
     if document is not None:
+        document_sha256 = pdf.sha256_of(document)
+    if document_sha256 is not None:
         result["file_checked"] = True
-        result["file_matches"] = pdf.sha256_of(document) == version.document_sha256
+        result["file_matches"] = document_sha256 == version.document_sha256
     return Verification(**result)

@@ -1,4 +1,5 @@
-"""allauth hooks: mails go through the outbox, and new accounts get the proposer role."""
+"""allauth hooks: mails go through the outbox, new accounts get the proposer role, `next` is
+only ever a page of the portal, and a throttled sign-in says how to get in anyway."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import uuid
 from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.mail import EmailMultiAlternatives
+from django.forms import ValidationError
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
-from rfp_portal import outbox, permissions
+from rfp_portal import outbox, permissions, redirects
 
 RETURN_KEY = "return_after_sign_in"
 
@@ -20,7 +23,28 @@ def return_here_after_sign_in(request) -> None:
     request.session[RETURN_KEY] = request.get_full_path()
 
 
+SIGN_IN_THROTTLED = _(
+    "Too many failed sign-ins for this account or from your connection: password sign-in is "
+    "paused for a few minutes. To sign in now, choose “Send me a sign-in code” and "
+    "enter the code we e-mail to you."
+)
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def is_safe_url(self, url: str) -> bool:
+        """A `next` is a path of the portal, never a name to look up or another site."""
+        from allauth.core import context as allauth_context
+
+        return redirects.is_safe_next(allauth_context.request, url)
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        """allauth's login_failed limits (per client address and per account); when one is used
+        up the message points at the sign-in code, which these limits do not block."""
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            raise ValidationError(SIGN_IN_THROTTLED, code="too_many_login_attempts") from None
+
     @staticmethod
     def _remembered(request) -> str | None:
         remembered = request.session.pop(RETURN_KEY, None)

@@ -3,12 +3,10 @@
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from rfp_portal import permissions
+from rfp_portal import permissions, redirects
 
 
 class PortalPermissionsMixin:
@@ -56,9 +54,8 @@ class PortalAdminSite(admin.AdminSite):
                 return denial
         if not self.has_permission(request):
             raise PermissionDenied(_("Your account may not use the admin."))
-        target = request.GET.get(REDIRECT_FIELD_NAME, "")
-        if not url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            target = reverse("admin:index", current_app=self.name)
-        return redirect(target)
+        return redirects.redirect_to_next(
+            request,
+            request.GET.get(REDIRECT_FIELD_NAME),
+            reverse("admin:index", current_app=self.name),
+        )

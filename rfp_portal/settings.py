@@ -124,10 +124,23 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[RFP Portal] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # allauth's rate limits are on by default; these are stated so the README can point at them.
+# "ip" is the client's address: the connecting one, or with TRUSTED_PROXY_COUNT set, the one
+# the trusted proxies put in X-Forwarded-For. login_failed slows down password guesses per
+# address and per account; the owner of an account under attack still signs in with an
+# e-mailed code ("Send me a sign-in code"), whose requests are limited per address and e-mail
+# address (rfp_portal.account_forms), so nobody else can use them up.
+# The portal's own public forms are limited here too (rfp_portal.ratelimits).
+ALLAUTH_TRUSTED_PROXY_COUNT = config.env_int(ENV, "TRUSTED_PROXY_COUNT", 0)
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_FORMS = {"request_login_code": "rfp_portal.account_forms.RequestLoginCodeForm"}
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
+    "request_login_code": "20/m/ip,3/m/key",
     "signup": "20/m/ip",
+    "verify_receipt": "10/m/ip,100/h/ip",
+    "ask_question": "5/m/user,30/h/user",
+    "subscribe": "5/m/ip,30/h/ip",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "confirm_email": "1/3m/key",
@@ -175,6 +188,11 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads stream to a temporary file
 MAX_PDF_BYTES = config.env_int(ENV, "MAX_PDF_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Every parse of a user's PDF runs in a child process under these bounds (proposals.pdfguard).
+PDF_CHECK_SECONDS = config.env_int(ENV, "PDF_CHECK_SECONDS", 5, minimum=1)
+PDF_MERGE_SECONDS = config.env_int(ENV, "PDF_MERGE_SECONDS", 5, minimum=1)
+PDF_CHECK_MEMORY_MB = config.env_int(ENV, "PDF_CHECK_MEMORY_MB", 512, minimum=128)
+PDF_CHECK_DECODED_MB = config.env_int(ENV, "PDF_CHECK_DECODED_MB", 64, minimum=1)
 
 # --- Mail: every message goes through the outbox (rfp_portal.outbox) ------------------------
 DEFAULT_FROM_EMAIL = ENV.get("DEFAULT_FROM_EMAIL", "RFP Portal <rfp@localhost>")
@@ -239,6 +257,12 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "rfp_portal.views.csrf_failure"
+# Every upload: nothing past MAX_PDF_BYTES is kept, in memory or on disk (rfp_portal.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "rfp_portal.uploads.SizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 if PRODUCTION:
     SECURE_SSL_REDIRECT = config.env_bool(ENV, "SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = config.env_int(ENV, "SECURE_HSTS_SECONDS", 31_536_000)

@@ -64,6 +64,8 @@ evaluation_staff_urls = [
     ),
 ]
 
+handler429 = "rfp_portal.views.too_many_requests"  # allauth's respond_429 uses it
+
 urlpatterns = [
     path("", public.home, name="home"),
     path("rfps/<slug:slug>/", public.rfp_detail, name="rfp_detail"),
@@ -122,6 +124,7 @@ urlpatterns = [
         name="reviewer_invitation",
     ),
     path("staff/rfps/<slug:slug>/evaluation/", include(evaluation_staff_urls)),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch (django.conf.urls.i18n), with its `next` checked first.
+    path("i18n/setlang/", portal_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -16,9 +16,10 @@ from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from rfp_portal import audit, permissions
+from rfp_portal import audit, permissions, ratelimits, redirects
 from rfp_portal.adapters import return_here_after_sign_in
 from rfp_portal.forms import AuditFilterForm, ProfileForm, TimeZoneForm
 from rfp_portal.middleware import TZ_COOKIE
@@ -65,12 +66,12 @@ def invitation_link_page(
     return render(request, template, {"invitation": invitation})
 
 
-def _safe_next(request: HttpRequest, target: str) -> str:
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return "/"
+def too_many_requests(request: HttpRequest, exception=None) -> HttpResponse:
+    """The portal's 429 page: allauth's limits (sign-in, sign-up, reset) and the portal's own
+    (rfp_portal.ratelimits) both answer with it (urls.handler429)."""
+    response = render(request, "429.html", status=429)
+    response["Retry-After"] = str(ratelimits.RETRY_AFTER_SECONDS)
+    return response
 
 
 @require_POST
@@ -79,8 +80,8 @@ def set_time_zone(request: HttpRequest) -> HttpResponse:
     form = TimeZoneForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a time zone from the list."))
-        return redirect(_safe_next(request, request.POST.get("next", "")))
-    response = redirect(_safe_next(request, form.cleaned_data["next"]))
+        return redirects.redirect_to_next(request, request.POST.get("next"))
+    response = redirects.redirect_to_next(request, form.cleaned_data["next"])
     response.set_cookie(
         TZ_COOKIE,
         form.cleaned_data["time_zone"],
@@ -93,6 +94,18 @@ def set_time_zone(request: HttpRequest) -> HttpResponse:
         _("Times are now also shown in %(zone)s.") % {"zone": form.cleaned_data["time_zone"]},
     )
     return response
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, with a `next` that is not a page of the portal dropped first
+    (Django then goes back to the referring page, or home)."""
+    for params in ("POST", "GET"):
+        data = getattr(request, params)
+        if "next" in data and not redirects.is_safe_next(request, data.get("next")):
+            data = data.copy()
+            del data["next"]
+            setattr(request, params, data)
+    return i18n.set_language(request)
 
 
 @login_required

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST
 from proposals import addenda, pdf, receipts, selectors, submission
 from proposals.forms import ProposalDraftForm, StartProposalForm
 from proposals.models import Feature, Milestone
-from proposals.uploads import limit_upload_size
-from rfp_portal import deadlines, permissions
+from rfp_portal import deadlines, permissions, redirects
 from rfp_portal.files import serve_attachment
+from rfp_portal.uploads import upload_too_large
 
 
 def _milestones(rfp) -> list[Milestone]:
@@ -107,7 +107,6 @@ def pdf_limit() -> int:
 
 
 @login_required
-@limit_upload_size
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = selectors.team_proposal(request, pk)
     milestones = _milestones(proposal.rfp)
@@ -120,7 +119,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "proposals/edit.html", _edit_context(request, proposal, form))
 
     form = ProposalDraftForm(request.POST, request.FILES, rfp=proposal.rfp, milestones=milestones)
-    if request.upload_too_large:
+    if upload_too_large(request):
         form.add_error(
             None if "document" not in form.fields else "document",
             _("The file is larger than %(limit)s, the largest PDF accepted. Nothing was saved.")
@@ -352,9 +351,4 @@ def acknowledge_addendum(request: HttpRequest, slug: str, number: int) -> HttpRe
         addendum=addendum, user=request.user, now=request.received_at, request=request
     )
     messages.success(request, _("Addendum %(n)s acknowledged.") % {"n": addendum.number})
-    target = request.POST.get("next", "")
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = rfp.get_absolute_url()
-    return redirect(target)
+    return redirects.redirect_to_next(request, request.POST.get("next"), rfp.get_absolute_url())

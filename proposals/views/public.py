@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from proposals import questions, receipts, selectors, subscriptions
+from proposals import pdf, questions, receipts, selectors, subscriptions
 from proposals.forms import QuestionForm, StartProposalForm, SubscribeForm, VerifyReceiptForm
-from rfp_portal import deadlines, ics, permissions
+from rfp_portal import deadlines, ics, permissions, ratelimits
 from rfp_portal.markdown import render_markdown
+from rfp_portal.uploads import hash_uploads_only, upload_limit, upload_too_large
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -84,6 +85,7 @@ def addendum_detail(request: HttpRequest, slug: str, number: int) -> HttpRespons
 
 @login_required
 @require_POST
+@ratelimits.limited(ratelimits.ASK_QUESTION)
 def ask_question(request: HttpRequest, slug: str) -> HttpResponse:
     rfp = selectors.rfp_for_page(request.user, slug)
     form = QuestionForm(request.POST)
@@ -108,12 +110,22 @@ def ask_question(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(rfp.get_absolute_url() + "#questions")
 
 
+@ratelimits.limited(ratelimits.VERIFY_RECEIPT)
+@hash_uploads_only  # the PDF is hashed as it arrives and never kept
 def verify_receipt(request: HttpRequest) -> HttpResponse:
     form = VerifyReceiptForm(request.POST or None, request.FILES or None)
+    if upload_too_large(request):
+        form.add_error(
+            "document",
+            _("The file is larger than %(limit)s, the largest PDF the portal accepts.")
+            % {"limit": pdf.human_size(upload_limit())},
+        )
     result = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("document")
-        result = receipts.verify(form.cleaned_data["code"], upload.file if upload else None)
+        result = receipts.verify(
+            form.cleaned_data["code"], document_sha256=upload.sha256 if upload else None
+        )
     return render(
         request,
         "proposals/verify.html",
@@ -143,6 +155,7 @@ def rfp_calendar(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+@ratelimits.limited(ratelimits.SUBSCRIBE)
 def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -100,7 +100,7 @@ def test_failed_sign_ins_are_throttled_even_for_the_right_password(client, propo
     response = client.post(
         reverse("account_login"), {"login": proposer.email, "password": password}
     )
-    assert "Too many failed login attempts" in response.content.decode()
+    assert "Too many failed sign-ins" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 

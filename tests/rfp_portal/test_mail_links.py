@@ -47,6 +47,8 @@ TEMPLATES_DIR = Path(django_settings.BASE_DIR) / "templates"
 WITHOUT_LINK = {
     # A short status note to each team; the decision mail that follows links to the debrief.
     "evaluation/email/preliminary",
+    # A sign-in code, typed into the page that asked for it.
+    "account/email/login_code",
 }
 # Where each kind of mail leads (URL names): what the mail promises is one click away.
 DESTINATIONS = {
@@ -67,6 +69,7 @@ DESTINATIONS = {
     "proposals/email/review_reminder": {"reviewer_home"},
     "evaluation/email/decision": {"proposal_decision"},
     "account/email/email_confirmation_signup": {"account_confirm_email"},
+    "account/email/email_confirmation": {"account_confirm_email"},
     "account/email/account_already_exists": {"account_reset_password"},
     "account/email/password_reset_key": {"account_reset_password_from_key"},
     "account/email/unknown_account": {"account_signup"},
@@ -76,6 +79,8 @@ DESTINATIONS = {
 # they are the way in.
 ACCOUNT_TEMPLATES = {
     "account/email/email_confirmation_signup",
+    "account/email/email_confirmation",
+    "account/email/login_code",
     "account/email/account_already_exists",
     "account/email/password_reset_key",
     "account/email/unknown_account",
@@ -83,11 +88,23 @@ ACCOUNT_TEMPLATES = {
 
 
 def project_mail_templates() -> set[str]:
-    """Every mail body template of the portal (subject templates left out)."""
+    """Every mail body template of the portal (subject templates left out); allauth's mails
+    the portal rewrites (templates/account/email/) are compared with ACCOUNT_TEMPLATES."""
     return {
         str(path.relative_to(TEMPLATES_DIR).with_suffix(""))
         for path in TEMPLATES_DIR.glob("*/email/*.txt")
-        if not path.stem.endswith("_subject")
+        if not path.stem.endswith("_subject") and not path.is_relative_to(ACCOUNT_MAIL_DIR)
+    }
+
+
+ACCOUNT_MAIL_DIR = TEMPLATES_DIR / "account" / "email"
+
+
+def rewritten_account_mails() -> set[str]:
+    """allauth's mails with a body the portal rewrites ("…_message.txt" → its mail's name)."""
+    return {
+        f"account/email/{path.stem.removesuffix('_message')}"
+        for path in ACCOUNT_MAIL_DIR.glob("*_message.txt")
     }
 
 
@@ -199,6 +216,13 @@ def send_every_kind_of_mail(rfp: RFP, staff) -> dict:
     assert sign_up(visitor, email=alpha_owner.email).status_code == 302
     for email in (alpha_owner.email, "nobody@example.org"):
         visitor.post(reverse("account_reset_password"), {"email": email})
+    # A sign-in code, and a change of address (a confirmation mail outside sign-up).
+    Client(HTTP_HOST=SITE.netloc).post(
+        reverse("account_request_login_code"), {"email": beta_owner.email}
+    )
+    changer = Client(HTTP_HOST=SITE.netloc)
+    changer.force_login(UserFactory(email="changer@example.org"))
+    changer.post(reverse("account_email"), {"action_add": "", "email": "changed@example.org"})
     return {
         "subscriber": "reader@example.org",
         "alpha": alpha_owner.email,
@@ -268,6 +292,7 @@ def test_every_kind_of_mail_is_covered(every_mail):
     sent = {m.template for m in every_mail}
     assert {t for t in sent if not t.startswith("account/")} == project_mail_templates()
     assert {t for t in sent if t.startswith("account/")} == ACCOUNT_TEMPLATES
+    assert rewritten_account_mails() <= ACCOUNT_TEMPLATES
     assert sent == set(DESTINATIONS) | WITHOUT_LINK
 
 

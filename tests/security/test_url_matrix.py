@@ -411,6 +411,7 @@ TABLE: dict[str, Entry] = {
     "account_reset_password_done": Entry(),
     "account_reset_password_from_key": Entry(lambda s, p: {"uidb36": "1", "key": "bad-key"}),
     "account_reset_password_from_key_done": Entry(),
+    "account_request_login_code": Entry(),
     "account_confirm_login_code": Entry(),
     "account_email": Entry(get=SIGNED_IN),
     "account_change_password": Entry(get=SIGNED_IN),
@@ -499,7 +500,6 @@ def _admin_object(model, s: Scenario, phase: str):
 
 # How the admin treats staff, per kind of ModelAdmin and view (others: sign-in redirect).
 FULL = {"changelist": OK, "add": OK, "change": OK, "delete": OK, "history": OK}
-READ_ONLY = {"changelist": OK, "add": F403, "change": OK, "delete": F403, "history": OK}
 SEALED_ADMIN = {
     "changelist": OK,
     "add": F403,
@@ -515,11 +515,14 @@ SEALED_EVENTS = {
     "delete": F403,
     "history": opened(OK, F403),
 }
+# Accounts are deactivated, never deleted (their "cannot delete" page would list what they own).
+USERS = {**FULL, "delete": F403}
 DJANGO_PERMS = {"changelist": F403, "add": F403, "change": F403, "delete": F403, "history": F403}
 ADMIN_KINDS = {
-    "rfp_portal.user": FULL,
+    "rfp_portal.user": USERS,
     "rfp_portal.auditevent": SEALED_EVENTS,
-    "rfp_portal.outboxmessage": READ_ONLY,
+    # The object is a receipt: a mail that tells who bid, closed like the events until opening.
+    "rfp_portal.outboxmessage": SEALED_EVENTS,
     "proposals.rfp": FULL,
     "proposals.milestone": FULL,
     "proposals.question": FULL,

@@ -1,0 +1,51 @@
+"""Rate limits of the public forms, per client, counted in Django's cache.
+
+The counters, the rates' syntax and the client's address are allauth's (allauth.core.ratelimit):
+the address is the connecting one, or, with ALLAUTH_TRUSTED_PROXY_COUNT (TRUSTED_PROXY_COUNT)
+set, the one the trusted proxies wrote into X-Forwarded-For; IPv6 addresses count per /64.
+The rates sit in settings.ACCOUNT_RATE_LIMITS beside allauth's own (sign-in, sign-up, password
+reset, sign-in codes). Only POSTs count: reading a page is never limited.
+
+A refused request gets the portal's 429 page (templates/429.html,
+rfp_portal.views.too_many_requests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from allauth.core import ratelimit
+from allauth.core.internal.ratelimit import get_ip
+from django.http import HttpRequest, HttpResponse
+
+VERIFY_RECEIPT = "verify_receipt"  # /verify/: receipt codes guessed per address
+ASK_QUESTION = "ask_question"  # questions on an RFP page, per account
+SUBSCRIBE = "subscribe"  # "E-mail me about new RFPs", per address
+RETRY_AFTER_SECONDS = 60
+
+
+def allowed(request: HttpRequest, action: str, *, key: str | None = None) -> bool:
+    """Count this request against `action`'s rates; False once any of them is used up."""
+    return ratelimit.consume(request, action=action, key=key)
+
+
+def client_key(request: HttpRequest, value: str) -> str:
+    """A rate-limit key for `value` (an e-mail address) as sent by this client address."""
+    return f"{get_ip(request)}|{value}"
+
+
+def limited(action: str) -> Callable:
+    """A view decorator: a POST over `action`'s rates gets the 429 page, and the view does
+    not run (nothing is read from the body, nothing is stored, no mail goes out)."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not allowed(request, action):
+                return ratelimit.respond_429(request)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
