@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +38,16 @@ class PDFInfo:
 
 # Active content in words (the kinds proposals.pdfguard finds), for proposers and reviewers.
 ACTIVE_CONTENT_LABELS = {
-    "javascript": _lazy("JavaScript"),
-    "launch": _lazy("an action that starts a program"),
-    "submit_form": _lazy("a form that sends data"),
-    "open_action": _lazy("an action run when the file opens"),
-    "additional_actions": _lazy("actions run on events"),
-    "embedded_files": _lazy("embedded files"),
-    "acroform": _lazy("a fillable form"),
-    "xfa": _lazy("an XFA form"),
-    "rich_media": _lazy("embedded media"),
-    "polyglot": _lazy("data that is not part of the PDF"),
+    "javascript": gettext_lazy("JavaScript"),
+    "launch": gettext_lazy("an action that starts a program"),
+    "submit_form": gettext_lazy("a form that sends data"),
+    "open_action": gettext_lazy("an action run when the file opens"),
+    "additional_actions": gettext_lazy("actions run on events"),
+    "embedded_files": gettext_lazy("embedded files"),
+    "acroform": gettext_lazy("a fillable form"),
+    "xfa": gettext_lazy("an XFA form"),
+    "rich_media": gettext_lazy("embedded media"),
+    "polyglot": gettext_lazy("data that is not part of the PDF"),
 }
 
 
