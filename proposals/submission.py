@@ -226,7 +226,22 @@ def _delete_unreferenced(name: str) -> None:
         default_storage.delete(name)
 
 
-@transaction.atomic
+def _checked_document(proposal: Proposal, document: UploadedFile | None) -> pdf.PDFInfo | None:
+    """The uploaded PDF, checked before any transaction begins or lock is taken.
+
+    The check is bounded (proposals.pdfguard: seconds, in a child process), but a hostile file
+    may use all of it; outside the transaction it holds no proposal row, no share lock on the
+    RFP and, on SQLite (BEGIN IMMEDIATE), not the database's write lock. Raises
+    pdf.PDFRejected with the reason; nothing has been written.
+    """
+    if document is None:
+        return None
+    info = pdf.inspect_pdf(document.file, max_bytes=settings.MAX_PDF_BYTES)
+    if info.active_content and proposal.rfp.refuse_active_content:
+        raise pdf.PDFRejected(pdf.active_content_refused_message(info.active_content))
+    return info
+
+
 def save_draft(
     *,
     proposal: Proposal,
@@ -239,17 +254,20 @@ def save_draft(
     request=None,
 ) -> Proposal:
     """Save the draft's answers (and a new PDF if one came). Nothing is saved on any error."""
-    proposal = _locked(proposal, user)
-    return _save_locked(
-        proposal,
-        user=user,
-        title=title,
-        fields=fields,
-        document=document,
-        expected_edit=expected_edit,
-        now=now,
-        request=request,
-    )
+    info = _checked_document(proposal, document)
+    with transaction.atomic():
+        proposal = _locked(proposal, user)
+        return _save_locked(
+            proposal,
+            user=user,
+            title=title,
+            fields=fields,
+            document=document,
+            info=info,
+            expected_edit=expected_edit,
+            now=now,
+            request=request,
+        )
 
 
 def _save_locked(
@@ -259,11 +277,13 @@ def _save_locked(
     title: str,
     fields: dict[str, Any],
     document: UploadedFile | None,
+    info: pdf.PDFInfo | None,
     expected_edit: int,
     now: datetime,
     request=None,
 ) -> Proposal:
-    """save_draft() on a proposal already locked and checked for the team."""
+    """save_draft() on a proposal already locked and checked for the team, with its new PDF
+    (if one came) already checked by _checked_document()."""
     if proposal.edit_count != expected_edit:
         if document is None and proposal.title == title.strip()[:200] and proposal.fields == fields:
             return proposal  # the same form posted twice (a double click): already saved
@@ -273,12 +293,6 @@ def _save_locked(
                 "opened this page. Your text is still in the form below: check it and save again."
             )
         )
-    info = None
-    if document is not None:
-        # Raises pdf.PDFRejected with the reason; nothing has been written yet.
-        info = pdf.inspect_pdf(document.file, max_bytes=settings.MAX_PDF_BYTES)
-        if info.active_content and proposal.rfp.refuse_active_content:
-            raise pdf.PDFRejected(pdf.active_content_refused_message(info.active_content))
     old_document = proposal.document.name if info else ""
     proposal.title = title.strip()[:200]
     proposal.fields = fields
@@ -472,6 +486,7 @@ def save_and_submit(
     (double click, browser retry) returns the version the first post made. Errors of the save
     itself (StaleForm, pdf.PDFRejected) are raised and save nothing, as save_draft's are.
     """
+    info = _checked_document(proposal, document)
     with transaction.atomic():
         proposal = _locked(proposal, user)
         if proposal.edit_count != expected_edit:
@@ -484,6 +499,7 @@ def save_and_submit(
             title=title,
             fields=fields,
             document=document,
+            info=info,
             expected_edit=expected_edit,
             now=now,
             request=request,

@@ -115,3 +115,35 @@ def test_every_kind_the_check_finds_has_words():
     assert pdf.describe_active_content(["embedded_files", "javascript"]) == (
         "JavaScript, embedded files"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pdf_is_checked_before_any_transaction_or_lock(open_rfp, proposer, monkeypatch):
+    # A check may take its whole time limit on a hostile file: outside the transaction it holds
+    # no proposal row, no share lock on the RFP and, on SQLite, not the database's write lock.
+    from django.db import connection
+
+    from tests.proposals.conftest import pdf_upload
+
+    in_transaction = []
+    real_inspect = pdf.inspect_pdf
+
+    def spy(*args, **kwargs):
+        in_transaction.append(connection.in_atomic_block)
+        return real_inspect(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "inspect_pdf", spy)
+    draft = submission.start_proposal(rfp=open_rfp, user=proposer, title="Ours", now=timezone.now())
+    draft = save(draft, proposer, pdf_upload())
+    submission.save_and_submit(
+        proposal=draft,
+        user=proposer,
+        title=draft.title,
+        fields=complete_answers(open_rfp),
+        document=pdf_upload(3),
+        expected_edit=draft.edit_count,
+        now=timezone.now(),
+    )
+    assert in_transaction == [False, False]
+    draft.refresh_from_db()
+    assert draft.document_pages == 3 and draft.versions.count() == 1
