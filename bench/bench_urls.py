@@ -9,6 +9,8 @@
   submission keeps its file, so the floor, if anything, errs low.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -39,7 +41,9 @@ def upload_floor(request: HttpRequest) -> HttpResponse:
     for upload in request.FILES.values():
         info = pdf.inspect_pdf(upload.file, max_bytes=settings.MAX_PDF_BYTES)
         upload.seek(0)
-        name = default_storage.save("bench-floor/upload.pdf", upload)
+        # A name of its own: with one shared name, a worker could delete the file that another
+        # worker had just written under it, before that one set its permissions (HTTP 500).
+        name = default_storage.save(f"bench-floor/{uuid.uuid4().hex}.pdf", upload)
         default_storage.delete(name)
         stored += info.size
     return HttpResponse(str(stored), content_type="text/plain")

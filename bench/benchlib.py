@@ -229,9 +229,11 @@ class CpuAccount:
         self.used: dict[str, float] = {}
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
-        shot = {
-            name: {pid: cpu_seconds([pid]) for pid in pids()} for name, pids in self.groups.items()
-        }
+        shot = {}
+        for name, spec in self.groups.items():
+            # A group is a function giving its PIDs, or (that function, a measure of one PID).
+            pids, measure = spec if isinstance(spec, tuple) else (spec, lambda p: cpu_seconds([p]))
+            shot[name] = {pid: measure(pid) for pid in pids()}
         shot["client (this bench)"] = {0: sum(os.times()[:2])}
         return shot
 
@@ -248,6 +250,14 @@ class CpuAccount:
 
     def per(self, count: int) -> str:
         return ", ".join(f"{name} {1000 * t / max(1, count):.0f}" for name, t in self.used.items())
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all CPUs; /proc/stat: all but idle and
+    iowait): with a CpuAccount, what processes outside the bench used meanwhile."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # user nice system idle iowait irq softirq steal
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def memory_kb(pid: int) -> dict[str, int]:
@@ -272,6 +282,33 @@ def cpu_seconds(pids: list[int]) -> float:
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def descendants_of(pid: int) -> list[int]:
+    """Children, grandchildren, ... of a process (as listed by its main thread)."""
+    found, todo = [], children_of(pid)
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo += children_of(child)
+    return found
+
+
+def subtree_cpu_seconds(pid: int) -> float:
+    """CPU time of everything a process started: its finished (waited-for) children's
+    (cutime + cstime) plus, for each live descendant, its own and its finished children's.
+    Keyed by the parent in a CpuAccount, a child that ends between two snapshots is counted
+    once: live in the first, in the parent's cutime in the second."""
+    total = 0
+    for number, target in [(pid, False)] + [(d, True) for d in descendants_of(pid)]:
+        try:
+            fields = Path(f"/proc/{number}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if target:
+            total += int(fields[11]) + int(fields[12])  # its own utime, stime
+        total += int(fields[13]) + int(fields[14])  # cutime, cstime (fields 16 and 17)
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -359,6 +396,19 @@ def make_pdf(size: int, *, pages: int = 1) -> bytes:
 
     overhead = len(build(1)) - 1
     return build(max(0, size - overhead))
+
+
+def blob_id(relative: str) -> str:
+    """Git's blob id of a project file as it is on disk now (what `git hash-object` prints;
+    compare with `git rev-parse HEAD:<path>`), shortened: which version of the code ran."""
+    import hashlib
+
+    try:
+        data = (PROJECT_DIR / relative).read_bytes()
+    except OSError:
+        return "missing"
+    digest = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False)
+    return digest.hexdigest()[:10]
 
 
 def percentile(values: list[float], pct: float) -> float:

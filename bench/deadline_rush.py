@@ -1,7 +1,7 @@
 """The deadline rush: N proposers upload a PDF and submit at once, against the production stack.
 
     .venv/bin/python bench/deadline_rush.py [--n 300] [--concurrency 32] [--workers 5]
-        [--flow one|post|review] [--no-js]
+        [--flow one|post|review] [--no-js] [--hostile K [--hostile-kinds a,b,...]]
 
 Starts on loopback gunicorn (sync workers), a Celery worker (prefork, concurrency 1) and an SMTP
 sink, with PostgreSQL and Redis, all with DJANGO_ENV=production settings (see bench/README.md).
@@ -19,6 +19,11 @@ Measures, in one run:
 4. peak memory per web worker, and the growth of a worker's memory for one 20 MB upload;
 5. afterwards, that every proposal has exactly one version, one receipt, one delivered mail and
    its stored receipt PDF, and how long that background work trailed the rush.
+
+With --hostile K, K more clients run for the whole of the measured rush, each signed in as its
+own proposer, uploading hostile PDFs from tests/proposals/hostile_pdfs.py (rotating the kinds)
+to its own draft over and over; each must be refused (HTTP 400, the form with the PDF error),
+never a 5xx. The honest clients are unchanged; the summary gains the hostile clients' figures.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ from urllib.parse import urlsplit
 import benchlib
 import requests
 from benchlib import MB
+
+sys.path.append(str(benchlib.PROJECT_DIR))
+from tests.proposals import hostile_pdfs  # the tests' generator of hostile PDFs, reused as is
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 EDIT_RE = re.compile(r'name="edit" value="(\d+)"')
@@ -293,6 +301,7 @@ class MemorySampler:
     def __init__(self, master_pid: int) -> None:
         self.master = master_pid
         self.peak_kb: dict[int, int] = {}
+        self.peak_child_kb = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.loop, daemon=True)
 
@@ -307,6 +316,9 @@ class MemorySampler:
         for pid in self.workers():
             hwm = benchlib.memory_kb(pid).get("VmHWM", 0)
             self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), hwm)
+            for child in benchlib.descendants_of(pid):  # PDF checks (short-lived: best effort)
+                hwm = benchlib.memory_kb(child).get("VmHWM", 0)
+                self.peak_child_kb = max(self.peak_child_kb, hwm)
 
     def __enter__(self):
         self.thread.start()
@@ -331,7 +343,123 @@ def growth_for_one_upload(master: int, send) -> tuple[float, requests.Response]:
     return growth / 1024, response
 
 
+# --- Hostile clients during the rush ------------------------------------------------------------
+
+# The kinds the upload check must refuse (the generator's others are accepted: active content is
+# recorded, not refused, and indirect-arrays is cheap to check and expensive only to merge).
+REFUSED_KINDS = [k for k, (_, answer) in hostile_pdfs.CORPUS.items() if answer != "accepted"]
+REFUSALS = {"too complex": "too complex to check", "damaged": "seems to be damaged"}
+
+
+def build_hostile(kinds: list[str]) -> dict[str, bytes]:
+    return {kind: hostile_pdfs.CORPUS[kind][0]() for kind in kinds}
+
+
+class HostileClients:
+    """K threads, each a signed-in proposer who uploads hostile PDFs to their own draft
+    ("Save draft") one after another until stopped, starting at a different kind each and
+    rotating through them. Records per kind: outcome and latency."""
+
+    def __init__(self, pairs: list[tuple[Browser, dict]], corpus: dict[str, bytes]) -> None:
+        self.pairs = pairs
+        self.corpus = corpus
+        self.kinds = list(corpus)
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.records: list[tuple[str, str, float, float]] = []  # kind, outcome, seconds, ended
+        self.threads = [
+            threading.Thread(target=self.loop, args=(i, b, p), daemon=True)
+            for i, (b, p) in enumerate(pairs)
+        ]
+
+    def loop(self, number: int, browser: Browser, person: dict) -> None:
+        turn = number
+        while not self.stop.is_set():
+            kind = self.kinds[turn % len(self.kinds)]
+            turn += 1
+            started = time.perf_counter()
+            try:
+                response = upload(browser, person, self.corpus[kind], then="save")
+                outcome = self.classify(kind, response)
+            except Exception as exc:  # a connection error or a timeout: never expected
+                outcome = f"exception {type(exc).__name__}"
+            ended = time.perf_counter()
+            with self.lock:
+                self.records.append((kind, outcome, ended - started, ended))
+
+    @staticmethod
+    def classify(kind: str, response: requests.Response) -> str:
+        status = response.status_code
+        if status >= 500:
+            return "5xx"
+        if status == 302:
+            return "accepted"
+        if status == 400 and "Nothing was saved" in response.text:
+            expected = hostile_pdfs.CORPUS[kind][1]
+            for answer, words in REFUSALS.items():
+                if words in response.text:
+                    return "refused" if answer == expected else f"refused as {answer}"
+            return "refused otherwise"
+        return f"HTTP {status}"
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()  # uploads in flight finish and are counted
+        for thread in self.threads:
+            thread.join()
+
+    def summary(self) -> dict:
+        rows = self.records
+        return {
+            "uploads": len(rows),
+            "refused": sum(1 for r in rows if r[1] == "refused"),
+            "5xx": sum(1 for r in rows if r[1] == "5xx"),
+            "other": sum(1 for r in rows if r[1] not in ("refused", "5xx")),
+            "max_ms": max((r[2] for r in rows), default=0.0) * 1000,
+        }
+
+    def report(self) -> list[str]:
+        lines = []
+        for kind in self.kinds:
+            rows = [r for r in self.records if r[0] == kind]
+            seconds = [r[2] * 1000 for r in rows]
+            outcomes: dict[str, int] = {}
+            for r in rows:
+                outcomes[r[1]] = outcomes.get(r[1], 0) + 1
+            lines.append(
+                f"  {kind} ({len(self.corpus[kind]) / 1024:.0f} KB, expected "
+                f"{hostile_pdfs.CORPUS[kind][1]}): {len(rows)} uploads"
+                + "".join(f", {n} {o}" for o, n in sorted(outcomes.items()))
+                + (
+                    f"; latency p50 {benchlib.percentile(seconds, 50):.0f} ms, "
+                    f"max {max(seconds):.0f} ms"
+                    if seconds
+                    else ""
+                )
+            )
+        return lines
+
+
 # --- Checking what was stored -------------------------------------------------------------------
+
+
+def verify_hostile(people: list[dict]) -> dict:
+    """The hostile proposers' drafts: no version, no document stored."""
+    from django.db import connections
+
+    from proposals.models import Proposal, SubmissionVersion
+
+    ids = [p["proposal"] for p in people]
+    result = {
+        "versions": SubmissionVersion.objects.filter(proposal_id__in=ids).count(),
+        "documents": Proposal.objects.filter(pk__in=ids).exclude(document="").count(),
+    }
+    connections.close_all()
+    return result
 
 
 def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
@@ -418,8 +546,33 @@ def main() -> int:
         help="one: 'Save and submit now' and the receipt page (default); post: that POST alone; "
         "review: save and review, the review page, submit, the receipt page",
     )
+    parser.add_argument(
+        "--hostile",
+        type=int,
+        default=0,
+        metavar="K",
+        help="K more clients that upload hostile PDFs to their own drafts for the whole rush "
+        "(default 0)",
+    )
+    parser.add_argument(
+        "--hostile-kinds",
+        default=",".join(REFUSED_KINDS),
+        help="the hostile_pdfs.CORPUS kinds they rotate through (default: every kind the "
+        "upload check must refuse: " + ",".join(REFUSED_KINDS) + ")",
+    )
+    parser.add_argument(
+        "--honest-only-rate",
+        type=float,
+        metavar="RATE",
+        help="with --hostile: the rate (submissions/s) of a run without hostile clients (same "
+        "N, flow and machine); the run fails if the honest rate falls below 0.9 of it",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and database")
     args = parser.parse_args()
+    hostile_kinds = [k for k in args.hostile_kinds.split(",") if k]
+    unknown = [k for k in hostile_kinds if k not in hostile_pdfs.CORPUS]
+    if unknown:
+        parser.error(f"unknown hostile kinds: {unknown}; known: {list(hostile_pdfs.CORPUS)}")
 
     tmp = Path(tempfile.mkdtemp(prefix="rfp-bench-rush-"))
     sink = benchlib.SmtpSink()
@@ -429,6 +582,9 @@ def main() -> int:
     procs = benchlib.Processes()
     print(f"machine: {benchlib.machine()}")
     print(f"workdir: {tmp}")
+    # The PDF check is being worked on: say which version ran, and whether it changed meanwhile.
+    guard = benchlib.blob_id("proposals/pdfguard.py")
+    print(f"code: {benchlib.PROJECT_DIR}, proposals/pdfguard.py blob {guard}")
     try:
         t0 = time.perf_counter()
         benchlib.prepare("rush", tmp, env)
@@ -438,10 +594,11 @@ def main() -> int:
         from django.db import connections
 
         extra = 3 + WARMUP  # proposers for the 20 MB checks and the warm-up, outside the rush
-        people = seed(args.n + extra)
+        people = seed(args.n + extra + args.hostile)
         connections.close_all()
         rush_people, spare = people[: args.n], people[args.n : args.n + 3]
-        warmup_people = people[args.n + 3 :]
+        warmup_people = people[args.n + 3 : args.n + extra]
+        hostile_people = people[args.n + extra :]
         step = (4 * MB) // (SIZES - 1)
         pdfs = [benchlib.make_pdf(1 * MB + i * step, pages=1 + i % 5) for i in range(SIZES)]
         for pdf in (pdfs[0], pdfs[-1]):
@@ -450,6 +607,15 @@ def main() -> int:
         check_pdf_passes(big)
         too_big = benchlib.make_pdf(21 * MB)
         print(f"setup: {len(people)} proposers with drafts in {time.perf_counter() - t0:.1f} s")
+        hostile_corpus = {}
+        if args.hostile:
+            t0 = time.perf_counter()
+            hostile_corpus = build_hostile(hostile_kinds)
+            print(
+                f"setup: {len(hostile_corpus)} hostile PDFs ("
+                + ", ".join(f"{k} {len(v) / 1024:.0f} KB" for k, v in hostile_corpus.items())
+                + f") in {time.perf_counter() - t0:.1f} s"
+            )
 
         gunicorn = procs.start(
             [
@@ -508,7 +674,8 @@ def main() -> int:
             return 2
         # Warm every worker (imports, templates, connections) before timing anything.
         run_pool([lambda: reference_upload(browsers[-1], pdfs[0])] * 20, args.workers)
-        warm_browsers = browsers[args.n + 3 :]
+        warm_browsers = browsers[args.n + 3 : args.n + extra]
+        hostile_browsers = browsers[args.n + extra :]
         _, errors, _ = run_pool(
             [
                 lambda b=b, p=p: submit_one(b, p, pdfs[0], args.flow)
@@ -525,16 +692,25 @@ def main() -> int:
         account = benchlib.CpuAccount(
             {
                 "web": lambda: benchlib.children_of(gunicorn.pid),
+                # The PDF checks run in child processes of the web workers (proposals.pdfguard).
+                "pdf checks": (
+                    lambda: benchlib.children_of(gunicorn.pid),
+                    benchlib.subtree_cpu_seconds,
+                ),
                 "celery": lambda: [celery.pid, *benchlib.children_of(celery.pid)],
                 "postgres": lambda: benchlib.pids_named("postgres"),
                 "redis": lambda: benchlib.pids_named("redis-server"),
             }
         )
 
+        busy = {}
+
         def timed(jobs):
             """One measured phase: results, errors, wall seconds, CPU used and per result."""
             account.start()
+            busy["before"] = benchlib.machine_busy_seconds()
             results, failures, wall = run_pool(jobs, args.concurrency)
+            busy["used"] = benchlib.machine_busy_seconds() - busy["before"]
             used = account.stop()
             return results, failures, wall, used, account.per(len(results))
 
@@ -551,15 +727,25 @@ def main() -> int:
             time.sleep(1)
             floor_times, floor_errors, floor_wall, _, floor_account = timed(reference_jobs("floor"))
             time.sleep(1)
-            rush_times, rush_errors, rush_wall, rush_used, rush_account = timed(
-                [
-                    lambda b=b, p=p, pdf=pdf: submit_one(b, p, pdf, args.flow)
-                    for b, p, pdf in zip(browsers, rush_people, pdf_for, strict=False)
-                ]
+            hostile = HostileClients(
+                list(zip(hostile_browsers, hostile_people, strict=True)), hostile_corpus
             )
-            rush_ended = time.perf_counter()
+            rush_started = time.perf_counter()
+            with hostile:  # no threads when --hostile is 0
+                rush_times, rush_errors, rush_wall, rush_used, rush_account = timed(
+                    [
+                        lambda b=b, p=p, pdf=pdf: submit_one(b, p, pdf, args.flow)
+                        for b, p, pdf in zip(browsers, rush_people, pdf_for, strict=False)
+                    ]
+                )
+                rush_ended = time.perf_counter()
+            hostile_ended = time.perf_counter()
         base_cpu_ms = base_used["web"] / max(1, len(base_times)) * 1000
-        rush_cpu_ms = (rush_used["web"] + rush_used["celery"]) / max(1, len(rush_times)) * 1000
+        rush_cpu_ms = (
+            (rush_used["web"] + rush_used["pdf checks"] + rush_used["celery"])
+            / max(1, len(rush_times))
+            * 1000
+        )
         background_ms = rush_used["celery"] / max(1, len(rush_times)) * 1000
         base_rate = len(base_times) / base_wall
         floor_rate = len(floor_times) / floor_wall
@@ -598,12 +784,33 @@ def main() -> int:
         print(f"CPU ms per baseline upload: {base_account}")
         print(f"CPU ms per floor upload: {floor_account}")
         print(f"CPU ms per submission: {rush_account}")
+        print(
+            f"CPU seconds in the rush ({rush_wall:.1f} s wall, {2 * rush_wall:.0f} CPU-s on 2 "
+            "CPUs): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in rush_used.items())
+            + f"; the machine was busy {busy['used']:.1f} CPU-s, so other processes used "
+            f"{busy['used'] - sum(rush_used.values()):.1f}"
+        )
         for error in (base_errors + floor_errors + rush_errors)[:10]:
             print(f"  error: {error}")
+        hostile_stats = hostile.summary()
+        if args.hostile:
+            inside = sum(1 for r in hostile.records if r[3] <= rush_ended)
+            print(
+                f"hostile: {args.hostile} clients, {hostile_stats['uploads']} uploads "
+                f"({inside} finished within the rush; the last ended "
+                f"{hostile_ended - rush_ended:.1f} s after it), {hostile_stats['refused']} "
+                f"refused as expected, {hostile_stats['5xx']} 5xx, {hostile_stats['other']} "
+                f"other; max latency {hostile_stats['max_ms']:.0f} ms; "
+                f"{hostile_stats['uploads'] / max(1e-9, hostile_ended - rush_started):.2f} "
+                "uploads/s"
+            )
+            print("\n".join(hostile.report()))
         peak_worker_mb = max(memory.peak_kb.values()) / 1024
         print(
             "peak RSS per web worker (MB): "
             + ", ".join(f"{kb / 1024:.0f}" for kb in sorted(memory.peak_kb.values()))
+            + f"; largest PDF-check child seen: {memory.peak_child_kb / 1024:.0f} MB"
         )
 
         # One 20 MB upload at a time, on warm workers: how much does the worker grow?
@@ -632,6 +839,12 @@ def main() -> int:
         upload_growth = max(max(v) for v in growths.values())
 
         outcome = verify(rush_people, sink, timeout=180)
+        hostile_stored = verify_hostile(hostile_people) if args.hostile else {}
+        if hostile_stored:
+            print(
+                f"verify: the {args.hostile} hostile drafts have {hostile_stored['versions']} "
+                f"versions and {hostile_stored['documents']} stored documents"
+            )
         errors = len(rush_errors)
         lost = args.n - outcome["complete"]
         print(
@@ -657,6 +870,26 @@ def main() -> int:
             missed.append("ratio < 0.5")
         if upload_growth > 30:
             missed.append("20 MB upload grew a worker by > 30 MB")
+        if hostile_stats["5xx"]:
+            missed.append("hostile uploads answered 5xx")
+        kept = rush_rate / args.honest_only_rate if args.honest_only_rate else None
+        if kept is not None and kept < 0.9:
+            missed.append(f"honest rate {kept:.2f} of the honest-only rate < 0.9")
+        if hostile_stats["other"] or any(hostile_stored.values()):
+            missed.append("hostile uploads not refused")
+        guard_after = benchlib.blob_id("proposals/pdfguard.py")
+        if guard_after != guard:
+            print(f"proposals/pdfguard.py changed during the run: {guard} -> {guard_after}")
+            missed.append("pdfguard.py changed during the run")
+        hostile_part = (
+            f"hostile={args.hostile} hostile_uploads={hostile_stats['uploads']} "
+            f"hostile_refused={hostile_stats['refused']} hostile_5xx={hostile_stats['5xx']} "
+            f"hostile_other={hostile_stats['other']} "
+            f"hostile_max={hostile_stats['max_ms']:.0f}ms honest_rate={rush_rate:.1f}/s "
+            + (f"honest_kept={kept:.2f} " if kept is not None else "")
+            if args.hostile
+            else ""
+        )
         print(
             f"deadline_rush: N={args.n} concurrency={args.concurrency} workers={args.workers} "
             f"ok={len(rush_times)} errors={errors} lost={lost} rate={rush_rate:.1f}/s "
@@ -666,6 +899,7 @@ def main() -> int:
             f"upload20MB_growth={upload_growth:.1f}MB cpu_per_submit={rush_cpu_ms:.0f}ms "
             f"cpu_per_baseline={base_cpu_ms:.0f}ms flow={args.flow} "
             f"js={'no' if args.no_js else 'yes'} background_trail={trail:.0f}s "
+            f"{hostile_part}pdfguard={guard} "
             f"{'FAIL(' + '; '.join(missed) + ')' if missed else 'PASS'}"
         )
         return 1 if missed else 0
