@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 VERIFY_RECEIPT = "verify_receipt"  # /verify/: receipt codes guessed per address
 ASK_QUESTION = "ask_question"  # questions on an RFP page, per account
 SUBSCRIBE = "subscribe"  # "E-mail me about new RFPs", per address
+PDF_REFUSED = "pdf_refused"  # uploads the PDF check refused, per account
 RETRY_AFTER_SECONDS = 60
 
 
@@ -49,3 +50,18 @@ def limited(action: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def pdf_check_allowed(request: HttpRequest) -> bool:
+    """Whether this account may have a PDF checked now (nothing is counted here).
+
+    A check of a hostile file costs up to its time limit in CPU (proposals.pdfguard), so an
+    account whose recent uploads were refused waits before the next is checked. Refusals are
+    counted per account, never per address: a rival behind a bidder's network cannot pause
+    the bidder's uploads.
+    """
+    return ratelimit.consume(request, action=PDF_REFUSED, dry_run=True)
+
+
+def count_refused_pdf(request: HttpRequest) -> None:
+    ratelimit.consume(request, action=PDF_REFUSED)

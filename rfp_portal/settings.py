@@ -141,6 +141,7 @@ ACCOUNT_RATE_LIMITS = {
     "verify_receipt": "10/m/ip,100/h/ip",
     "ask_question": "5/m/user,30/h/user",
     "subscribe": "5/m/ip,30/h/ip",
+    "pdf_refused": "3/m/user,12/h/user",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "confirm_email": "1/3m/key",

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from proposals import addenda, pdf, receipts, selectors, submission
 from proposals.forms import ProposalDraftForm, StartProposalForm
 from proposals.models import Feature, Milestone
-from rfp_portal import deadlines, permissions, redirects
+from rfp_portal import deadlines, permissions, ratelimits, redirects
 from rfp_portal.files import serve_attachment
 from rfp_portal.uploads import upload_too_large
 
@@ -125,6 +125,19 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             _("The file is larger than %(limit)s, the largest PDF accepted. Nothing was saved.")
             % {"limit": pdf.human_size(pdf_limit())},
         )
+    if (
+        form.is_valid()
+        and form.cleaned_data.get("document")
+        and not ratelimits.pdf_check_allowed(request)
+    ):
+        form.add_error(
+            "document",
+            _(
+                "Several PDFs you sent in the last few minutes could not be accepted, so the "
+                "portal waits a minute before checking another. Nothing was saved: wait a "
+                "minute, then save again (export the PDF again from your editor first)."
+            ),
+        )
     if form.is_valid():
         then = request.POST.get("then")
         save = submission.save_and_submit if then == "submit_now" else submission.save_draft
@@ -140,6 +153,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                 request=request,
             )
         except pdf.PDFRejected as exc:
+            ratelimits.count_refused_pdf(request)
             form.add_error("document", _("%(reason)s Nothing was saved.") % {"reason": exc})
         except submission.ProposalError as exc:
             form.add_error(None, str(exc))

@@ -388,3 +388,42 @@ def test_admin_sign_in_ignores_an_unsafe_next(client, staff, password):
     sign_in_with_mfa(client, staff, password)
     response = client.get(reverse("admin:login") + "?next=abc")
     assert response.status_code == 302 and response.url == reverse("admin:index")
+
+
+def test_an_account_whose_pdfs_keep_being_refused_waits_before_the_next_check(
+    client, proposer, open_rfp
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from proposals import submission
+    from rfp_portal import permissions
+    from tests.factories import UserFactory
+    from tests.proposals.conftest import pdf_upload
+    from tests.proposals.hostile_pdfs import objstm_bomb
+    from tests.proposals.test_proposal_views import form_data
+
+    def post(proposal, document):
+        proposal.refresh_from_db()
+        return client.post(proposal.get_absolute_url(), form_data(proposal, document=document))
+
+    draft = submission.start_proposal(
+        rfp=open_rfp, user=proposer, title="Rival", now=timezone.now()
+    )
+    client.force_login(proposer)
+    for _ in range(3):
+        bomb = SimpleUploadedFile("bomb.pdf", objstm_bomb(), content_type="application/pdf")
+        assert "too complex to check" in post(draft, bomb).content.decode()
+    # The fourth is not checked at all: answered at once, in words, and nothing is saved.
+    paused = post(draft, pdf_upload()).content.decode()
+    assert "waits a minute before checking another" in paused
+    draft.refresh_from_db()
+    assert not draft.document
+
+    # Another account is not paused by this one's refusals.
+    other = UserFactory(roles=[permissions.Role.PROPOSER])
+    theirs = submission.start_proposal(rfp=open_rfp, user=other, title="Honest", now=timezone.now())
+    client.force_login(other)
+    assert post(theirs, pdf_upload()).status_code == 302
+    theirs.refresh_from_db()
+    assert theirs.document
