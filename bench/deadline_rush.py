@@ -349,6 +349,8 @@ def growth_for_one_upload(master: int, send) -> tuple[float, requests.Response]:
 # recorded, not refused, and indirect-arrays is cheap to check and expensive only to merge).
 REFUSED_KINDS = [k for k, (_, answer) in hostile_pdfs.CORPUS.items() if answer != "accepted"]
 REFUSALS = {"too complex": "too complex to check", "damaged": "seems to be damaged"}
+# After a few refusals an account's next uploads are not checked for a minute (pdf_refused).
+PAUSED = "waits a minute before checking another"
 
 
 def build_hostile(kinds: list[str]) -> dict[str, bytes]:
@@ -394,6 +396,8 @@ class HostileClients:
             return "5xx"
         if status == 302:
             return "accepted"
+        if status == 400 and PAUSED in response.text:
+            return "paused"  # the account's recent refusals: not checked at all
         if status == 400 and "Nothing was saved" in response.text:
             expected = hostile_pdfs.CORPUS[kind][1]
             for answer, words in REFUSALS.items():
@@ -417,8 +421,9 @@ class HostileClients:
         return {
             "uploads": len(rows),
             "refused": sum(1 for r in rows if r[1] == "refused"),
+            "paused": sum(1 for r in rows if r[1] == "paused"),
             "5xx": sum(1 for r in rows if r[1] == "5xx"),
-            "other": sum(1 for r in rows if r[1] not in ("refused", "5xx")),
+            "other": sum(1 for r in rows if r[1] not in ("refused", "paused", "5xx")),
             "max_ms": max((r[2] for r in rows), default=0.0) * 1000,
         }
 
@@ -883,7 +888,8 @@ def main() -> int:
             missed.append("pdfguard.py changed during the run")
         hostile_part = (
             f"hostile={args.hostile} hostile_uploads={hostile_stats['uploads']} "
-            f"hostile_refused={hostile_stats['refused']} hostile_5xx={hostile_stats['5xx']} "
+            f"hostile_refused={hostile_stats['refused']} "
+            f"hostile_paused={hostile_stats['paused']} hostile_5xx={hostile_stats['5xx']} "
             f"hostile_other={hostile_stats['other']} "
             f"hostile_max={hostile_stats['max_ms']:.0f}ms honest_rate={rush_rate:.1f}/s "
             + (f"honest_kept={kept:.2f} " if kept is not None else "")
