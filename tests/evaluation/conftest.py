@@ -15,14 +15,15 @@ from tests.factories import UserFactory
 from tests.proposals.conftest import complete_answers, pdf_upload
 
 
-def submitted_proposal(rfp, owner, title):
+def submitted_proposal(rfp, owner, title, document=None):
+    """A submitted proposal; `document` (an upload) replaces the default two-page PDF."""
     proposal = submission.start_proposal(rfp=rfp, user=owner, title=title, now=timezone.now())
     proposal = submission.save_draft(
         proposal=proposal,
         user=owner,
         title=title,
         fields=complete_answers(rfp),
-        document=pdf_upload(),
+        document=document or pdf_upload(),
         expected_edit=proposal.edit_count,
         now=timezone.now(),
     )

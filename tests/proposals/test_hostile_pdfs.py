@@ -11,17 +11,15 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
 from evaluation import exports
 from evaluation.models import Export
-from proposals import pdf, pdfguard, submission
+from proposals import pdf, pdfguard
 from proposals.models import Proposal
-from tests.evaluation.conftest import open_now
+from tests.evaluation.conftest import open_now, submitted_proposal
 from tests.factories import UserFactory
 from tests.pdfs import make_pdf
 from tests.proposals import hostile_pdfs
-from tests.proposals.conftest import complete_answers
 from tests.proposals.test_proposal_views import form_data
 
 pytestmark = pytest.mark.django_db
@@ -162,21 +160,8 @@ def test_the_limits_come_from_settings(settings, corpus):
 
 
 def _submit(rfp, title, document: bytes) -> Proposal:
-    owner = UserFactory()
-    proposal = submission.start_proposal(rfp=rfp, user=owner, title=title, now=timezone.now())
-    proposal = submission.save_draft(
-        proposal=proposal,
-        user=owner,
-        title=title,
-        fields=complete_answers(rfp),
-        document=SimpleUploadedFile("proposal.pdf", document, content_type="application/pdf"),
-        expected_edit=proposal.edit_count,
-        now=timezone.now(),
-    )
-    submission.submit_proposal(
-        proposal=proposal, user=owner, expected_edit=proposal.edit_count, now=timezone.now()
-    )
-    return proposal
+    upload = SimpleUploadedFile("proposal.pdf", document, content_type="application/pdf")
+    return submitted_proposal(rfp, UserFactory(), title, document=upload)
 
 
 def test_an_accepted_but_expensive_pdf_is_listed_as_not_included_and_the_bundle_is_made(
