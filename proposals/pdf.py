@@ -27,6 +27,11 @@ class PDFRejected(ValueError):
     """The file is not an acceptable PDF; the message says why in words a proposer understands."""
 
 
+class PDFTooComplex(PDFRejected):
+    """Refused because checking it ran into the check's time, memory or decompression limits:
+    such a refusal cost the server up to the whole limit, which a rate limit takes into account."""
+
+
 @dataclass(frozen=True)
 class PDFInfo:
     size: int
@@ -126,7 +131,7 @@ def inspect_pdf(stream: IO[bytes], *, max_bytes: int) -> PDFInfo:
             _("The PDF is encrypted or password-protected. Upload it without a password.")
         ) from None
     except pdfguard.TooComplex:
-        raise PDFRejected(too_complex_message()) from None
+        raise PDFTooComplex(too_complex_message()) from None
     except pdfguard.Damaged:  # any failure to parse a hostile file means "damaged"
         raise PDFRejected(_("The PDF could not be read; it seems to be damaged.")) from None
     if checked.pages == 0:

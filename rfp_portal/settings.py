@@ -142,6 +142,9 @@ ACCOUNT_RATE_LIMITS = {
     "ask_question": "5/m/user,30/h/user",
     "subscribe": "5/m/ip,30/h/ip",
     "pdf_refused": "3/m/user,12/h/user",
+    # A refusal for running into the check's limits (proposals.pdfguard) cost up to the whole
+    # limit in CPU: after one, the account waits a minute.
+    "pdf_too_complex": "1/m/user,4/h/user",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "confirm_email": "1/3m/key",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -125,49 +127,64 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             _("The file is larger than %(limit)s, the largest PDF accepted. Nothing was saved.")
             % {"limit": pdf.human_size(pdf_limit())},
         )
-    if (
-        form.is_valid()
-        and form.cleaned_data.get("document")
-        and not ratelimits.pdf_check_allowed(request)
-    ):
-        form.add_error(
-            "document",
-            _(
-                "Several PDFs you sent in the last few minutes could not be accepted, so the "
-                "portal waits a minute before checking another. Nothing was saved: wait a "
-                "minute, then save again (export the PDF again from your editor first)."
-            ),
-        )
-    if form.is_valid():
-        then = request.POST.get("then")
-        save = submission.save_and_submit if then == "submit_now" else submission.save_draft
-        try:
-            outcome = save(
-                proposal=proposal,
-                user=request.user,
-                title=form.cleaned_data["title"],
-                fields=form.answers(),
-                document=form.cleaned_data.get("document") or None,
-                expected_edit=form.cleaned_data["edit"],
-                now=request.received_at,
-                request=request,
-            )
-        except pdf.PDFRejected as exc:
-            ratelimits.count_refused_pdf(request)
-            form.add_error("document", _("%(reason)s Nothing was saved.") % {"reason": exc})
-        except submission.ProposalError as exc:
-            form.add_error(None, str(exc))
-        else:
-            if then == "submit_now":
-                return _after_save_and_submit(request, outcome)
-            messages.success(request, _("Your draft has been saved."))
-            if then == "submit":
-                return redirect("proposal_submit", pk=outcome.pk)
-            return redirect(outcome)
+    with contextlib.ExitStack() as stack:
+        if form.is_valid() and form.cleaned_data.get("document"):
+            _hold_pdf_check(request, form, stack)
+        if form.is_valid():
+            then = request.POST.get("then")
+            save = submission.save_and_submit if then == "submit_now" else submission.save_draft
+            try:
+                outcome = save(
+                    proposal=proposal,
+                    user=request.user,
+                    title=form.cleaned_data["title"],
+                    fields=form.answers(),
+                    document=form.cleaned_data.get("document") or None,
+                    expected_edit=form.cleaned_data["edit"],
+                    now=request.received_at,
+                    request=request,
+                )
+            except pdf.PDFRejected as exc:
+                ratelimits.count_refused_pdf(
+                    request, too_complex=isinstance(exc, pdf.PDFTooComplex)
+                )
+                form.add_error("document", _("%(reason)s Nothing was saved.") % {"reason": exc})
+            except submission.ProposalError as exc:
+                form.add_error(None, str(exc))
+            else:
+                if then == "submit_now":
+                    return _after_save_and_submit(request, outcome)
+                messages.success(request, _("Your draft has been saved."))
+                if then == "submit":
+                    return redirect("proposal_submit", pk=outcome.pk)
+                return redirect(outcome)
     # Errors: the form keeps everything the user typed (a file must be chosen again).
     fields = form.answers() if hasattr(form, "cleaned_data") else None
     context = _edit_context(request, proposal, form, budget_fields=fields)
     return render(request, "proposals/edit.html", context, status=400)
+
+
+def _hold_pdf_check(request: HttpRequest, form, stack: contextlib.ExitStack) -> None:
+    """Before a PDF is checked: the account is not paused for refused PDFs, and it has no
+    other check in flight (rfp_portal.ratelimits); otherwise the form says so and nothing is
+    checked or saved. The claim on the check lasts as long as `stack`."""
+    if not ratelimits.pdf_check_allowed(request):
+        form.add_error(
+            "document",
+            _(
+                "A PDF you sent in the last few minutes could not be accepted, so the portal "
+                "waits a minute before checking another one. Nothing was saved: wait a minute, "
+                "then save again (export the PDF again from your editor first)."
+            ),
+        )
+    elif not stack.enter_context(ratelimits.one_pdf_check_at_a_time(request)):
+        form.add_error(
+            "document",
+            _(
+                "Another PDF you sent is being checked right now, and the portal checks one "
+                "at a time for each account. Nothing was saved: save again in a moment."
+            ),
+        )
 
 
 def _after_save_and_submit(request: HttpRequest, outcome) -> HttpResponse:

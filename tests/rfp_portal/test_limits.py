@@ -390,10 +390,20 @@ def test_admin_sign_in_ignores_an_unsafe_next(client, staff, password):
     assert response.status_code == 302 and response.url == reverse("admin:index")
 
 
-def test_an_account_whose_pdfs_keep_being_refused_waits_before_the_next_check(
-    client, proposer, open_rfp
-):
-    from django.core.files.uploadedfile import SimpleUploadedFile
+def _post_draft(client, proposal, document):
+    from tests.proposals.test_proposal_views import form_data
+
+    proposal.refresh_from_db()
+    return client.post(proposal.get_absolute_url(), form_data(proposal, document=document))
+
+
+def _upload(data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile("proposal.pdf", data, content_type="application/pdf")
+
+
+def test_a_pdf_too_complex_to_check_pauses_its_account_for_a_minute(client, proposer, open_rfp):
+    """A refusal at the check's limits cost the server up to the whole limit, so one of them
+    pauses the account (three ordinary refusals do, below); other accounts are not paused."""
     from django.utils import timezone
 
     from proposals import submission
@@ -401,29 +411,72 @@ def test_an_account_whose_pdfs_keep_being_refused_waits_before_the_next_check(
     from tests.factories import UserFactory
     from tests.proposals.conftest import pdf_upload
     from tests.proposals.hostile_pdfs import objstm_bomb
-    from tests.proposals.test_proposal_views import form_data
-
-    def post(proposal, document):
-        proposal.refresh_from_db()
-        return client.post(proposal.get_absolute_url(), form_data(proposal, document=document))
 
     draft = submission.start_proposal(
         rfp=open_rfp, user=proposer, title="Rival", now=timezone.now()
     )
     client.force_login(proposer)
-    for _ in range(3):
-        bomb = SimpleUploadedFile("bomb.pdf", objstm_bomb(), content_type="application/pdf")
-        assert "too complex to check" in post(draft, bomb).content.decode()
-    # The fourth is not checked at all: answered at once, in words, and nothing is saved.
-    paused = post(draft, pdf_upload()).content.decode()
+    assert (
+        "too complex to check"
+        in _post_draft(client, draft, _upload(objstm_bomb())).content.decode()
+    )
+    # The next is not checked at all: answered at once, in words, and nothing is saved.
+    paused = _post_draft(client, draft, pdf_upload()).content.decode()
     assert "waits a minute before checking another" in paused
     draft.refresh_from_db()
     assert not draft.document
 
-    # Another account is not paused by this one's refusals.
     other = UserFactory(roles=[permissions.Role.PROPOSER])
     theirs = submission.start_proposal(rfp=open_rfp, user=other, title="Honest", now=timezone.now())
     client.force_login(other)
-    assert post(theirs, pdf_upload()).status_code == 302
+    assert _post_draft(client, theirs, pdf_upload()).status_code == 302
     theirs.refresh_from_db()
     assert theirs.document
+
+
+def test_an_account_whose_pdfs_keep_being_refused_waits_before_the_next_check(
+    client, proposer, open_rfp
+):
+    from django.utils import timezone
+
+    from proposals import submission
+    from tests.proposals.conftest import pdf_upload
+    from tests.proposals.hostile_pdfs import deep_nesting
+
+    draft = submission.start_proposal(
+        rfp=open_rfp, user=proposer, title="Rival", now=timezone.now()
+    )
+    client.force_login(proposer)
+    for _ in range(3):  # damaged, cheap to refuse: three of them in a minute
+        answer = _post_draft(client, draft, _upload(deep_nesting())).content.decode()
+        assert "seems to be damaged" in answer
+    paused = _post_draft(client, draft, pdf_upload()).content.decode()
+    assert "waits a minute before checking another" in paused
+    draft.refresh_from_db()
+    assert not draft.document
+
+
+def test_an_account_has_one_pdf_check_in_flight_at_a_time(client, rf, proposer, open_rfp):
+    """Refusals are counted when their checks end, so uploads sent all at once would otherwise
+    all be checked at once. While one of the account's uploads holds the check, another is
+    answered at once, without a check, and nothing is saved; then it goes through."""
+    from django.utils import timezone
+
+    from proposals import submission
+    from rfp_portal import ratelimits
+    from tests.proposals.conftest import pdf_upload
+
+    draft = submission.start_proposal(rfp=open_rfp, user=proposer, title="Rush", now=timezone.now())
+    client.force_login(proposer)
+    elsewhere = rf.post("/")
+    elsewhere.user = proposer
+    with ratelimits.one_pdf_check_at_a_time(elsewhere) as claimed:
+        assert claimed
+        answer = _post_draft(client, draft, pdf_upload())
+        assert answer.status_code == 400
+        assert "is being checked right now" in answer.content.decode()
+        draft.refresh_from_db()
+        assert not draft.document
+    assert _post_draft(client, draft, pdf_upload()).status_code == 302
+    draft.refresh_from_db()
+    assert draft.document
