@@ -15,7 +15,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rfp_portal
 help:
 	@echo "make run    - set up, migrate, load the demo and serve it at http://$(HOST):$(PORT)"
 	@echo "make test   - set up and run the whole test suite (PostgreSQL, Redis, chromium)"
-	@echo "make lint   - ruff check and format check"
+	@echo "make lint   - ruff check, format check and the architecture's import contracts"
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -19,7 +19,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from proposals import pdf
+from proposals import pdf_check
 from rfp_portal.urls import urlpatterns as portal_urlpatterns
 
 
@@ -39,7 +39,7 @@ def upload_floor(request: HttpRequest) -> HttpResponse:
     """Check, hash and store each uploaded PDF as a submission does, and nothing else."""
     stored = 0
     for upload in request.FILES.values():
-        info = pdf.inspect_pdf(upload.file, max_bytes=settings.MAX_PDF_BYTES)
+        info = pdf_check.inspect_pdf(upload.file, max_bytes=settings.MAX_PDF_BYTES)
         upload.seek(0)
         # A name of its own: with one shared name, a worker could delete the file that another
         # worker had just written under it, before that one set its permissions (HTTP 500).

@@ -72,7 +72,7 @@ def seed(count: int) -> list[dict]:
     from django.utils import timezone
 
     from proposals import demo, services, submission
-    from proposals.demo_evaluation import _answers
+    from proposals.demo_teams import _answers
     from proposals.forms import field_name
     from proposals.models import ProposalElement
     from rfp_portal import permissions
@@ -139,7 +139,7 @@ def seed(count: int) -> list[dict]:
 def check_pdf_passes(data: bytes) -> None:
     from django.conf import settings
 
-    from proposals.pdf import inspect_pdf
+    from proposals.pdf_check import inspect_pdf
 
     inspect_pdf(io.BytesIO(data), max_bytes=settings.MAX_PDF_BYTES)
 

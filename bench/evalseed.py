@@ -74,7 +74,7 @@ def seed_evaluated_rfp(
     from proposals import demo, submission
     from proposals import services as rfp_services
     from proposals.demo import DEMO_TOTP_SECRET
-    from proposals.demo_evaluation import _answers
+    from proposals.demo_teams import _answers
     from proposals.models import Feature, Proposal
     from rfp_portal import permissions
     from rfp_portal.accounts import ensure_user
@@ -134,7 +134,7 @@ def seed_evaluated_rfp(
             )
         made.append(proposal)
     opened_at = rfp.deadline_instant + timedelta(seconds=rfp.grace_seconds + 1)
-    submission.open_due_rfps(now=opened_at)
+    rfp_services.open_due_rfps(now=opened_at)
     rfp.refresh_from_db()
 
     criteria = list(rfp.criteria.all())

@@ -13,14 +13,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from evaluation import scoring
 from evaluation.dashboard import criterion_specs
 from evaluation.models import Decision, DecisionRelease, Review
+from proposals import rules as proposal_rules
 from proposals.models import RFP, Feature, Proposal
-from rfp_portal import audit, outbox, permissions
+from rfp_portal import audit, outbox
 
 
 class DecisionError(Exception):
@@ -55,7 +55,7 @@ def record_decision(
     request=None,
 ) -> Decision:
     rfp = proposal.rfp
-    if permissions.is_sealed(rfp):
+    if proposal_rules.is_sealed(rfp):
         raise DecisionError(_("Proposals are still sealed."))
     if is_published(rfp):
         raise DecisionError(_("Decisions for this RFP are published and can no longer change."))
@@ -119,11 +119,10 @@ def _mail_teams(rfp: RFP, proposals, *, key: str, template: str, extra: dict) ->
             }
             if template.endswith("decision"):
                 ctx["debrief"] = debrief(proposal)
-            outbox.queue_mail(
+            outbox.queue_templated_mail(
                 to=member.user.email,
-                subject="[RFP Portal] " + render_to_string(f"{template}_subject.txt", ctx).strip(),
-                body_text=render_to_string(f"{template}.txt", ctx),
                 template=template,
+                context=ctx,
                 idempotency_key=f"{key}:{proposal.pk}:{member.user_id}",
                 rfp=rfp,
                 about_bidder=True,
@@ -135,7 +134,7 @@ def _mail_teams(rfp: RFP, proposals, *, key: str, template: str, extra: dict) ->
 @transaction.atomic
 def send_preliminary(*, rfp: RFP, staff_user, message: str, now: datetime, request=None) -> int:
     """A preliminary status to every team (e.g. "evaluation takes longer"), once."""
-    if permissions.is_sealed(rfp):
+    if proposal_rules.is_sealed(rfp):
         raise DecisionError(_("Proposals are still sealed."))
     release = DecisionRelease.objects.select_for_update().get(pk=release_of(rfp).pk)
     if release.preliminary_sent_at is not None:
@@ -173,7 +172,7 @@ class PublishResult:
 @transaction.atomic
 def publish_decisions(*, rfp: RFP, staff_user, now: datetime, request=None) -> PublishResult:
     # Sealed: nothing to decide yet, and the refusal below would name sealed proposals.
-    if permissions.is_sealed(rfp):
+    if proposal_rules.is_sealed(rfp):
         raise DecisionError(_("Proposals are still sealed."))
     release = DecisionRelease.objects.select_for_update().get(pk=release_of(rfp).pk)
     if release.published_at is not None:

@@ -1,6 +1,7 @@
 """Staff exports: the decision report (PDF), scores (CSV), a score summary (CSV), and a ZIP of
-every proposal's summary with its PDF appended. Rendered by a task, stored through the default
-storage, downloaded through a permission-checked view. Each export is an audit event.
+every proposal's summary with its PDF appended. Requested through evaluation.export_requests,
+rendered here by a task (evaluation.tasks.run_export), stored through the default storage,
+downloaded through a permission-checked view. Each export is an audit event.
 
 Exports read proposal content, so they obey sealing: nothing is exported before opening.
 """
@@ -11,7 +12,7 @@ import csv
 import io
 import secrets
 import zipfile
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -23,42 +24,21 @@ from django.utils.translation import gettext as _
 from evaluation import dashboard, scoring
 from evaluation.models import Assessment, Assignment, Export
 from proposals import pdfguard
+from proposals import rules as proposal_rules
 from proposals import selectors as proposal_selectors
 from proposals.models import RFP, Proposal
 from proposals.submission import budget_check_for
-from rfp_portal import audit, deadlines, permissions
-from rfp_portal.pdf import render_pdf
+from rfp_portal import audit, deadlines
+from rfp_portal.pdf_rendering import render_pdf
 
-EXTENSIONS = {"report": "pdf", "scores": "csv", "summary": "csv", "bundle": "zip"}
-
-
-class ExportRefused(Exception):
-    pass
-
-
-@transaction.atomic
-def request_export(*, rfp: RFP, kind: str, user, now: datetime, request=None) -> Export:
-    if permissions.is_sealed(rfp):
-        raise ExportRefused(_("Proposals are sealed until the deadline; nothing can be exported."))
-    if kind not in Export.Kind.values:
-        raise ExportRefused(_("Unknown export."))
-    export = Export.objects.create(rfp=rfp, kind=kind, requested_by=user, created_at=now)
-    audit.record(
-        action="export.requested",
-        actor=user,
-        obj=rfp,
-        request=request,
-        at=now,
-        details={"export": export.pk, "kind": kind},
-    )
-    transaction.on_commit(lambda: enqueue(export.pk))
-    return export
-
-
-def enqueue(export_id: int) -> None:
-    from evaluation.tasks import run_export
-
-    run_export.delay(export_id)
+EXTENSIONS = {
+    Export.Kind.REPORT: "pdf",
+    Export.Kind.SCORES: "csv",
+    Export.Kind.SUMMARY: "csv",
+    Export.Kind.BUNDLE: "zip",
+}
+# An export still queued and never started this long after its request is taken to be stranded.
+STRANDED_AFTER = timedelta(minutes=5)
 
 
 def _progress(export: Export, value: int, message: str = "") -> None:
@@ -71,7 +51,7 @@ def run(export_id: int) -> Export:
     export = Export.objects.select_related("rfp").get(pk=export_id)
     if export.state == Export.State.DONE:
         return export
-    if permissions.is_sealed(export.rfp):  # however it was queued, a sealed RFP exports nothing
+    if proposal_rules.is_sealed(export.rfp):  # however it was queued, a sealed RFP exports nothing
         Export.objects.filter(pk=export.pk).update(
             state=Export.State.FAILED,
             message=_("Proposals are sealed until the deadline; nothing can be exported."),
@@ -115,6 +95,21 @@ def run(export_id: int) -> Export:
             details={"export": export.pk, "kind": export.kind, "problems": problems},
         )
     return export
+
+
+def stranded_ids(*, now: datetime, limit: int = 20) -> list[int]:
+    """Exports still waiting, never started, long after they were requested: their task could
+    not be queued (the broker was down when the request committed), so the sweeper queues it.
+
+    Waiting a while first leaves an export whose task is merely behind others in the queue to
+    that task; were both to run, one file would still result (see run)."""
+    return list(
+        Export.objects.filter(
+            state=Export.State.QUEUED, attempts=0, created_at__lt=now - STRANDED_AFTER
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 # --- Renderers ---------------------------------------------------------------------------------
@@ -322,8 +317,8 @@ def render_bundle(export: Export) -> tuple[bytes, list]:
 
 
 RENDERERS = {
-    "report": render_report,
-    "scores": render_scores,
-    "summary": render_summary,
-    "bundle": render_bundle,
+    Export.Kind.REPORT: render_report,
+    Export.Kind.SCORES: render_scores,
+    Export.Kind.SUMMARY: render_summary,
+    Export.Kind.BUNDLE: render_bundle,
 }

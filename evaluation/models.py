@@ -1,6 +1,6 @@
 """Evaluation records: reviewer pools, assignments with conflict declarations, reviews and
 their per-criterion assessments. Writes go through evaluation.services; reads that depend on
-who asks go through evaluation.selectors and rfp_portal.permissions."""
+who asks go through evaluation.selectors and evaluation.rules."""
 
 from __future__ import annotations
 

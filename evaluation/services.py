@@ -1,6 +1,10 @@
 """Every write of the evaluation: reviewer pool, assignments, conflicts, reviews.
 
 Each function is one atomic state change that writes its audit events and queues its mails.
+Why one module of about 500 lines: the pool, assignments, conflicts and reviews share the
+locks and invariants of one assignment row (a review exists only for a conflict-free, current
+assignment), so their writes are read together; decisions and clarification threads, which
+do not, live in decisions.py and threads.py.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from evaluation.assignment import Person, Plan, ProposalTeam, plan_assignments
+from evaluation import rules
+from evaluation.assignment_planner import Person, Plan, ProposalTeam, plan_assignments
 from evaluation.models import Assessment, Assignment, PoolMember, Review, ReviewerInvitation
+from proposals import rules as proposal_rules
 from proposals.models import RFP, Criterion, Proposal
 from rfp_portal import audit, deadlines, outbox, permissions, tokens
 
@@ -64,12 +69,11 @@ def invite_reviewer(*, rfp: RFP, email: str, staff_user, now: datetime, request=
     )
     link = settings.SITE_URL + reverse("reviewer_invitation", args=[invitation_token(invitation)])
     ctx = {"rfp": rfp, "link": link, "staff": staff_user}
-    outbox.queue_mail(
+    outbox.queue_templated_mail(
         to=email,
-        subject="[RFP Portal] "
-        + _("Invitation to review proposals for %(title)s") % {"title": rfp.title},
-        body_text=render_to_string("evaluation/email/reviewer_invitation.txt", ctx),
+        subject=_("Invitation to review proposals for %(title)s") % {"title": rfp.title},
         template="evaluation/email/reviewer_invitation",
+        context=ctx,
         idempotency_key=f"reviewer-invitation:{invitation.pk}",
         rfp=rfp,
     )
@@ -182,7 +186,7 @@ def _assign(
     rfp = proposal.rfp
     if not pool_of(rfp).filter(pk=reviewer.pk).exists():
         raise EvaluationError(_("Only reviewers in this RFP's pool can be assigned."))
-    if permissions.is_on_team(reviewer, proposal):
+    if proposal_rules.is_on_team(reviewer, proposal):
         raise EvaluationError(_("A member of the team cannot review their own proposal."))
     existing = Assignment.objects.filter(proposal=proposal, reviewer=reviewer).first()
     if existing is not None:
@@ -245,18 +249,18 @@ def _mail_new_assignments(rfp: RFP, assignments: list[Assignment], *, now: datet
     the reviews are due, and the link to the queue.
 
     Nothing while the RFP is sealed: reviewers see nothing before opening, not even that they
-    are assigned, and the opening tells them (proposals.submission.open_due_rfps). The mail
+    are assigned, and the opening tells them (notify_reviewers_of_opening). The mail
     names no proposal: its title is shown only once the reviewer declares no conflict.
     The key names the reviewer and the batch (the new assignments' ids and the instant they
     were made: an assignment ended and made again later keeps its id), so a replay sends
     nothing twice.
     """
-    if not assignments or permissions.is_sealed(rfp):
+    if not assignments or proposal_rules.is_sealed(rfp):
         return
     batches: dict[int, list[Assignment]] = {}
     for assignment in assignments:
         batches.setdefault(assignment.reviewer_id, []).append(assignment)
-    due = review_due_instant(rfp)
+    due = deadlines.review_due_instant(rfp.review_due)
     queue_link = settings.SITE_URL + reverse("reviewer_home")
     for reviewer_id, batch in sorted(batches.items()):
         reviewer = batch[0].reviewer
@@ -270,18 +274,42 @@ def _mail_new_assignments(rfp: RFP, assignments: list[Assignment], *, now: datet
             "due_views": deadlines.deadline_views(due, zone) if due else [],
             "queue_link": queue_link,
         }
-        outbox.queue_mail(
+        outbox.queue_templated_mail(
             to=reviewer.email,
-            subject="[RFP Portal] "
-            + ngettext(
+            subject=ngettext(
                 "%(n)s proposal to review: %(title)s",
                 "%(n)s proposals to review: %(title)s",
                 len(batch),
             )
             % {"n": len(batch), "title": rfp.title},
-            body_text=render_to_string("evaluation/email/assigned.txt", ctx),
             template="evaluation/email/assigned",
+            context=ctx,
             idempotency_key=f"assigned:{rfp.pk}:{reviewer_id}:{digest}",
+            rfp=rfp,
+        )
+
+
+def notify_reviewers_of_opening(*, rfp: RFP) -> None:
+    """Reviewers assigned before opening learn that their proposals can now be read.
+
+    Called when proposals.services.open_due_rfps opens the RFP (through the rfp_opened signal,
+    evaluation.receivers), inside the opening's transaction, so the mails are queued with it;
+    the key names the RFP and the reviewer, so each reviewer gets one notice per RFP.
+    """
+    reviewers = {
+        a.reviewer
+        for a in Assignment.objects.filter(
+            proposal__rfp=rfp, removed_at__isnull=True
+        ).select_related("reviewer")
+    }
+    for reviewer in sorted(reviewers, key=lambda r: r.pk):
+        ctx = {"rfp": rfp, "user": reviewer, "site_url": settings.SITE_URL}
+        outbox.queue_templated_mail(
+            to=reviewer.email,
+            subject=_("Proposals to review: %(title)s") % {"title": rfp.title},
+            template="proposals/email/opened",
+            context=ctx,
+            idempotency_key=f"opened:{rfp.pk}:{reviewer.pk}",
             rfp=rfp,
         )
 
@@ -296,7 +324,7 @@ def declare_conflict(
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.reviewer_id != user.pk or assignment.removed_at is not None:
         raise PermissionDenied
-    if permissions.is_sealed(assignment.proposal.rfp):
+    if proposal_rules.is_sealed(assignment.proposal.rfp):
         # Before opening a reviewer sees nothing, not even the assignment (rule 2).
         raise PermissionDenied
     if assignment.conflict != Assignment.Conflict.UNDECLARED:
@@ -348,22 +376,14 @@ def _mail_conflict_declared(assignment: Assignment, *, declared_by) -> None:
     for staff_member in permissions.holders_of(permissions.Role.STAFF):
         if staff_member.pk == declared_by.pk:
             continue
-        outbox.queue_mail(
+        outbox.queue_templated_mail(
             to=staff_member.email,
-            subject="[RFP Portal] " + subject,
-            body_text=render_to_string(
-                "evaluation/email/conflict_declared.txt", {**ctx, "user": staff_member}
-            ),
+            subject=subject,
             template="evaluation/email/conflict_declared",
+            context={**ctx, "user": staff_member},
             idempotency_key=f"conflict-declared:{assignment.pk}:{staff_member.pk}",
             rfp=rfp,
         )
-
-
-def review_due_instant(rfp: RFP):
-    if rfp.review_due is None:
-        return None
-    return deadlines.deadline_instant(rfp.review_due, deadlines.AOE_ZONE_NAME)
 
 
 @dataclass(frozen=True)
@@ -389,9 +409,9 @@ def save_review(
         Assignment.objects.select_for_update().select_related("proposal__rfp").get(pk=assignment.pk)
     )
     proposal = assignment.proposal
-    if assignment.reviewer_id != user.pk or not permissions.can_review(user, proposal):
+    if assignment.reviewer_id != user.pk or not rules.can_review(user, proposal):
         raise PermissionDenied
-    due = review_due_instant(proposal.rfp)
+    due = deadlines.review_due_instant(proposal.rfp.review_due)
     review = Review.objects.filter(assignment=assignment).first()
     reopened = review is not None and review.reopened_at is not None
     if due is not None and not reopened and not deadlines.is_before_deadline(now, due):

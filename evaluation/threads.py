@@ -7,12 +7,13 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from evaluation import rules
 from evaluation.models import Assignment, Message
+from proposals import rules as proposal_rules
 from proposals.models import Proposal
-from rfp_portal import audit, outbox, permissions
+from rfp_portal import audit, outbox
 
 TEXT_LIMIT = 10_000
 
@@ -33,9 +34,9 @@ def _clean(text: str) -> str:
 @transaction.atomic
 def post_clarification(*, proposal: Proposal, user, text: str, now: datetime, request=None):
     """An evaluator asks, or the team answers; the other side is told by e-mail."""
-    if not permissions.can_use_clarifications(user, proposal):
+    if not rules.can_use_clarifications(user, proposal):
         raise PermissionDenied
-    from_team = permissions.is_on_team(user, proposal)
+    from_team = proposal_rules.is_on_team(user, proposal)
     message = Message.objects.create(
         proposal=proposal,
         kind=Message.Kind.CLARIFICATION,
@@ -48,7 +49,7 @@ def post_clarification(*, proposal: Proposal, user, text: str, now: datetime, re
         recipients = [
             a.reviewer
             for a in Assignment.objects.filter(
-                proposal=proposal, removed_at__isnull=True, conflict="none"
+                proposal=proposal, removed_at__isnull=True, conflict=Assignment.Conflict.NONE
             ).select_related("reviewer")
         ]
         template = "evaluation/email/clarification_answer"
@@ -59,11 +60,10 @@ def post_clarification(*, proposal: Proposal, user, text: str, now: datetime, re
         if person.pk == user.pk:
             continue
         ctx = {"proposal": proposal, "rfp": proposal.rfp, "site_url": settings.SITE_URL}
-        outbox.queue_mail(
+        outbox.queue_templated_mail(
             to=person.email,
-            subject="[RFP Portal] " + render_to_string(f"{template}_subject.txt", ctx).strip(),
-            body_text=render_to_string(f"{template}.txt", ctx),
             template=template,
+            context=ctx,
             idempotency_key=f"clarification:{message.pk}:{person.pk}",
             rfp=proposal.rfp,
             about_bidder=True,
@@ -81,7 +81,7 @@ def post_clarification(*, proposal: Proposal, user, text: str, now: datetime, re
 
 @transaction.atomic
 def post_discussion(*, proposal: Proposal, user, text: str, now: datetime, request=None):
-    if not permissions.can_discuss(user, proposal):
+    if not rules.can_discuss(user, proposal):
         raise PermissionDenied
     message = Message.objects.create(
         proposal=proposal, kind=Message.Kind.DISCUSSION, author=user, text=_clean(text), at=now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet, Subquery
@@ -60,7 +61,11 @@ def acknowledge(*, addendum: Addendum, user, now: datetime, request=None) -> boo
     )
     if created:
         audit.record(
-            action="addendum.acknowledged", actor=user, obj=addendum, request=request, at=now
+            action=AddendumAcknowledgement.AUDIT_ACTION,
+            actor=user,
+            obj=addendum,
+            request=request,
+            at=now,
         )
     return created
 
@@ -219,18 +224,13 @@ def people_concerned(rfp: RFP):
 
 
 def _notify(addendum: Addendum) -> None:
-    from django.conf import settings
-    from django.template.loader import render_to_string
-
     rfp = addendum.rfp
     for user in people_concerned(rfp):
         ctx = {"addendum": addendum, "rfp": rfp, "user": user, "site_url": settings.SITE_URL}
-        outbox.queue_mail(
+        outbox.queue_templated_mail(
             to=user.email,
-            subject="[RFP Portal] "
-            + render_to_string("proposals/email/addendum_subject.txt", ctx).strip(),
-            body_text=render_to_string("proposals/email/addendum.txt", ctx),
             template="proposals/email/addendum",
+            context=ctx,
             idempotency_key=f"addendum:{addendum.pk}:{user.pk}",
             # Sent to the teams as well as to the interested: the list tells who bid.
             rfp=rfp,

@@ -1,6 +1,8 @@
-"""The demo: RFPs from proposals/demo_data/rfps (a copy of shared/data/rfps) and demo people.
+"""The demo's RFPs from proposals/demo_data/rfps (a copy of shared/data/rfps), its people, and
+the decided RFP's proposals (proposals.demo_teams).
 
-load_demo() is idempotent: what exists already is left untouched.
+load_demo() is idempotent: what exists already is left untouched. evaluation.demo.load_demo()
+loads this and then the evaluation of the decided RFP: `manage.py load_demo` runs that.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from proposals import services
+from proposals import demo_teams, services
+from proposals.models import RFP
 from rfp_portal import permissions
 from rfp_portal.accounts import ensure_user
 
@@ -57,8 +60,7 @@ DEMO_PEOPLE = (
     ),
 )
 
-# Fictional teams that bid for the decided 2019 RFP (their proposals arrive with the
-# proposals feature; the accounts exist so the demo can show them).
+# Fictional teams that bid for the decided 2019 RFP (their proposals: proposals.demo_teams).
 DEMO_TEAMS = (
     DemoPerson(
         "lead@mossgreen.example",
@@ -90,6 +92,9 @@ class DemoReport:
     rfps_created: list[str] = field(default_factory=list)
     rfps_kept: list[str] = field(default_factory=list)
     users_created: list[str] = field(default_factory=list)
+    # RFPs created in the decided state by this load: their teams' proposals are submitted and
+    # the RFP is opened; evaluation.demo reviews and decides them.
+    decided: list[RFP] = field(default_factory=list)
 
 
 def demo_files(directory: Path = DEMO_DATA_DIR) -> list[Path]:
@@ -100,7 +105,6 @@ def demo_files(directory: Path = DEMO_DATA_DIR) -> list[Path]:
 def load_demo(*, now: datetime, directory: Path = DEMO_DATA_DIR) -> DemoReport:
     report = DemoReport()
     permissions.ensure_groups()
-    decided = []
     for path in demo_files(directory):
         data = services.read_rfp_file(path)
         shift = services.demo_shift(data, today=now.date())
@@ -109,7 +113,7 @@ def load_demo(*, now: datetime, directory: Path = DEMO_DATA_DIR) -> DemoReport:
         result = services.load_rfp(data, shift=shift, now=published)
         (report.rfps_created if result.created else report.rfps_kept).append(result.rfp.slug)
         if result.created and data.get("demo", {}).get("state") == "decided":
-            decided.append(result.rfp)
+            report.decided.append(result.rfp)
     for person in DEMO_PEOPLE + DEMO_TEAMS:
         user, created = ensure_user(
             email=person.email,
@@ -122,15 +126,8 @@ def load_demo(*, now: datetime, directory: Path = DEMO_DATA_DIR) -> DemoReport:
         )
         if created:
             report.users_created.append(user.email)
-    if decided:
-        from proposals.demo_evaluation import evaluate_decided_rfp
-        from rfp_portal.models import User
-
-        staff = User.objects.get(email=DEMO_PEOPLE[0].email)
-        demo_reviewers = [p.email for p in DEMO_PEOPLE if permissions.Role.REVIEWER in p.roles]
-        reviewers = list(User.objects.filter(email__in=demo_reviewers))
-        for rfp in decided:
-            evaluate_decided_rfp(rfp, staff=staff, reviewers=reviewers)
+    for rfp in report.decided:
+        demo_teams.submit_team_proposals(rfp)
     return report
 
 

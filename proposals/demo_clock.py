@@ -3,7 +3,7 @@
 The open demo RFP's deadline lies 14 days ahead of the day the demo was loaded. To walk the
 reviewer and staff journeys without waiting, `manage.py demo_deadline_passes <slug>` moves the
 deadline to the current minute (in UTC, no longer "end of day") and opens the RFP exactly as a
-real deadline does (proposals.submission.open_due_rfps). It refuses in production and for any RFP
+real deadline does (proposals.services.open_due_rfps). It refuses in production and for any RFP
 that is not one of the demo's own.
 """
 
@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from proposals import demo, services, submission
+from proposals import demo, services
 from proposals.models import RFP
 from rfp_portal import audit, deadlines
 
@@ -105,7 +105,7 @@ def deadline_passes(*, slug: str, now: datetime, actor=None) -> DeadlinePassed:
             "review_due": rfp.review_due.isoformat() if rfp.review_due else None,
         },
     )
-    opened = submission.open_due_rfps(now=now)
+    opened = services.open_due_rfps(now=now)
     rfp.refresh_from_db()
     return DeadlinePassed(
         rfp=rfp,

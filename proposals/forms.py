@@ -8,14 +8,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from proposals import budget
-from proposals.models import Feature, Milestone, ProposalElement
-from rfp_portal.templatetags.portal import money
+from proposals.models import Feature, Milestone, ProposalElement, field_name
+from rfp_portal.formatting import money
 
 TEXT_LIMIT = 20_000
-
-
-def field_name(element: ProposalElement, feature: Feature | None = None) -> str:
-    return f"e_{element.key}" + (f"__{feature.pk}" if feature is not None else "")
 
 
 class StartProposalForm(forms.Form):
@@ -113,7 +109,7 @@ class ProposalDraftForm(forms.Form):
                 label=element.label,
                 help_text=help_text,
                 required=False,
-                # Empty files reach proposals.pdf, which explains every refusal the same way.
+                # Empty files reach proposals.pdf_check, which explains every refusal the same way.
                 allow_empty_file=True,
                 widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
             )

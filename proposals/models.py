@@ -2,6 +2,10 @@
 
 Fields and constraints only. Writes go through proposals.services (which computes the deadline
 instant with rfp_portal.deadlines); reads that depend on the viewer through proposals.selectors.
+Why one module of about 600 lines: Django finds an app's models in models.py, and these
+sixteen models are one aggregate (an RFP with what it publishes and the proposals it
+receives) whose constraints refer to each other; a models/ package would split that across
+files without making any of it independent.
 """
 
 from __future__ import annotations
@@ -234,6 +238,12 @@ class Feature(models.Model):
         return self.name
 
 
+def field_name(element: ProposalElement, feature: Feature | None = None) -> str:
+    """The name of the draft form's input that holds an element's answer (one per feature for
+    a budget table); the submit rules name it too, so the pages can link to what is missing."""
+    return f"e_{element.key}" + (f"__{feature.pk}" if feature is not None else "")
+
+
 class ProposalElement(models.Model):
     class Kind(models.TextChoices):
         TEXT = "text", _("text")
@@ -353,7 +363,7 @@ class Proposal(models.Model):
     document_size = models.PositiveBigIntegerField(null=True, blank=True)
     document_pages = models.PositiveIntegerField(null=True, blank=True)
     document_sha256 = models.CharField(max_length=64, blank=True)
-    # What a PDF viewer might act on (proposals.pdf.ACTIVE_CONTENT_LABELS), found by the check.
+    # What a PDF viewer might act on (pdf_check.ACTIVE_CONTENT_LABELS), found by the check.
     document_active_content = models.JSONField(default=list, blank=True)
     # Bumped by every change, so a stale form (an old tab) is recognised and a replayed submit
     # returns the version it already created.
@@ -377,7 +387,7 @@ class Proposal(models.Model):
 
     @property
     def active_content_text(self) -> str:
-        from proposals.pdf import describe_active_content
+        from proposals.pdf_check import describe_active_content
 
         return describe_active_content(self.document_active_content)
 
@@ -467,7 +477,7 @@ class SubmissionVersion(models.Model):
 
     @property
     def active_content_text(self) -> str:
-        from proposals.pdf import describe_active_content
+        from proposals.pdf_check import describe_active_content
 
         return describe_active_content(self.document_active_content)
 
@@ -517,6 +527,10 @@ class Addendum(models.Model):
 
 
 class AddendumAcknowledgement(models.Model):
+    # The audit action of an acknowledgement (proposals.addenda.acknowledge): the sealing filter
+    # (proposals.rules.sealed_audit_events) looks for it, as who acknowledged is who bid.
+    AUDIT_ACTION = "addendum.acknowledged"
+
     addendum = models.ForeignKey(
         Addendum, on_delete=models.CASCADE, related_name="acknowledgements"
     )

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from proposals.addenda import people_concerned
@@ -58,12 +57,10 @@ def answer(
         rfp = question.rfp
         for user in people_concerned(rfp):
             ctx = {"question": question, "rfp": rfp, "user": user, "site_url": settings.SITE_URL}
-            outbox.queue_mail(
+            outbox.queue_templated_mail(
                 to=user.email,
-                subject="[RFP Portal] "
-                + render_to_string("proposals/email/answer_subject.txt", ctx).strip(),
-                body_text=render_to_string("proposals/email/answer.txt", ctx),
                 template="proposals/email/answer",
+                context=ctx,
                 idempotency_key=f"answer:{question.pk}:{user.pk}",
                 # Sent to the teams as well as to the interested: the list tells who bid.
                 rfp=rfp,

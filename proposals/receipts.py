@@ -1,8 +1,9 @@
 """Receipts: the stored receipt PDF, and public verification.
 
-The receipt PDF is rendered once, by a worker right after the submit commits, and stored through
-the default storage; the download view serves the stored file (rendering it then if the worker
-has not yet, e.g. while the broker is down). Its content is the version as issued, so one file
+The receipt PDF is rendered once, by a worker right after the submit commits (the submit queues
+proposals.tasks.render_receipt, which calls store_receipt_pdf), and stored through the default
+storage; the download view serves the stored file (rendering it then if the worker has not yet,
+e.g. while the broker is down). Its content is the version as issued, so one file
 per version is the truth.
 
 Verification answers whether a code (and optionally a file) matches a timely submission, the
@@ -11,7 +12,6 @@ RFP's title and the receipt time: never the proposal or the team.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
@@ -20,11 +20,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from proposals import pdf
-from proposals.models import SubmissionVersion
+from proposals import pdf_check
+from proposals.models import Proposal, SubmissionVersion
 from rfp_portal import deadlines
-
-logger = logging.getLogger(__name__)
+from rfp_portal.pdf_rendering import render_pdf
 
 
 def receipt_pdf_name(version: SubmissionVersion) -> str:
@@ -32,8 +31,6 @@ def receipt_pdf_name(version: SubmissionVersion) -> str:
 
 
 def render_receipt_pdf(version: SubmissionVersion) -> bytes:
-    from rfp_portal.pdf import render_pdf
-
     return render_pdf(
         "proposals/receipt_pdf.html",
         {
@@ -67,15 +64,6 @@ def store_receipt_pdf(version_id: int) -> str:
     return name
 
 
-def enqueue_receipt_pdf(version_id: int) -> None:
-    from proposals.tasks import render_receipt
-
-    try:
-        render_receipt.delay(version_id)
-    except Exception:  # broker down: the download view renders it on first use instead
-        logger.warning("receipt PDF for version %s not queued; it renders on download", version_id)
-
-
 @dataclass(frozen=True)
 class Verification:
     found: bool
@@ -107,10 +95,10 @@ def verify(
         "on_time": deadlines.is_before_deadline(
             version.received_at, rfp.deadline_instant, rfp.grace_seconds
         ),
-        "withdrawn": version.proposal.state == "withdrawn",
+        "withdrawn": version.proposal.state == Proposal.State.WITHDRAWN,
     }
     if document is not None:
-        document_sha256 = pdf.sha256_of(document)
+        document_sha256 = pdf_check.sha256_of(document)
     if document_sha256 is not None:
         result["file_checked"] = True
         result["file_matches"] = document_sha256 == version.document_sha256

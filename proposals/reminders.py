@@ -1,6 +1,8 @@
-"""Deadline and review reminders, each sent exactly once per (person, RFP, offset, instant).
+"""Deadline reminders, and the rules every reminder follows: each is sent exactly once per
+(person, RFP, offset, instant).
 
-A sweep (Celery beat, or `manage.py send_reminders`) looks at every open RFP. For each person
+A sweep (Celery beat, or `manage.py send_reminders`) looks at every open RFP and sends these,
+then the review reminders (evaluation.reminders, which uses the rules below). For each person
 concerned, the offsets whose moment has come are considered; only the latest of them is sent
 and the earlier ones are recorded as skipped, so someone who registers three days before the
 deadline gets a "2 days left" reminder, not a stale "7 days left" one. After a deadline
@@ -16,14 +18,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from proposals.models import RFP, Proposal, Reminder
 from rfp_portal import deadlines, outbox
-
-REVIEW_OFFSETS = [2 * 86_400, 86_400]
+from rfp_portal.models import User
 
 
 @dataclass(frozen=True)
@@ -44,19 +44,33 @@ def describe_offset(seconds: int) -> str:
     return ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
 
 
-def _due_offset(offsets: list[int], due: datetime, now: datetime) -> tuple[int | None, tuple]:
-    """The latest offset whose moment has come (and the earlier ones, to skip)."""
-    reached = sorted((o for o in offsets if due - timedelta(seconds=o) <= now < due), reverse=True)
+def due_offset(offsets: list[int], due: datetime, now: datetime) -> tuple[int | None, tuple]:
+    """The latest offset whose moment has come (and the earlier ones, to skip); none at or
+    after `due`."""
+    if not deadlines.is_before_deadline(now, due):
+        return None, ()
+    reached = sorted(
+        (o for o in offsets if not deadlines.is_before_deadline(now, due - timedelta(seconds=o))),
+        reverse=True,
+    )
     if not reached:
         return None, ()
     return reached[-1], tuple(reached[:-1])
 
 
+def recorded(*, now: datetime) -> set[tuple]:
+    """The reminders recorded (sent or skipped) for recent instants, as
+    (rfp_id, user_id, kind, offset_seconds, due_instant) keys."""
+    return set(
+        Reminder.objects.filter(due_instant__gt=now - timedelta(days=60)).values_list(
+            "rfp_id", "user_id", "kind", "offset_seconds", "due_instant"
+        )
+    )
+
+
 def deadline_recipients(rfp: RFP):
     """Teams with an unsubmitted draft, and people who registered interest without a
     submission of their own."""
-    from rfp_portal.models import User
-
     submitted = Proposal.objects.filter(rfp=rfp, state=Proposal.State.SUBMITTED)
     drafting = User.objects.filter(
         proposal_memberships__proposal__rfp=rfp,
@@ -75,28 +89,12 @@ def deadline_recipients(rfp: RFP):
     ).order_by("pk")
 
 
-def review_recipients(rfp: RFP):
-    from evaluation.models import Assignment
-    from rfp_portal.models import User
-
-    pending = Assignment.objects.filter(
-        proposal__rfp=rfp, removed_at__isnull=True, conflict__in=["undeclared", "none"]
-    ).exclude(review__state="submitted")
-    return User.objects.filter(pk__in=pending.values("reviewer_id")).order_by("pk")
-
-
 def plan(*, now: datetime) -> list[Planned]:
-    """Who would get which reminder now (without sending anything)."""
-    from evaluation.services import review_due_instant
-
+    """Who would get which deadline reminder now (without sending anything)."""
     planned: list[Planned] = []
-    done = set(
-        Reminder.objects.filter(due_instant__gt=now - timedelta(days=60)).values_list(
-            "rfp_id", "user_id", "kind", "offset_seconds", "due_instant"
-        )
-    )
+    done = recorded(now=now)
     for rfp in RFP.objects.filter(status=RFP.Status.PUBLISHED, opened_at__isnull=True):
-        offset, skipped = _due_offset(rfp.reminder_offsets or [], rfp.deadline_instant, now)
+        offset, skipped = due_offset(rfp.reminder_offsets or [], rfp.deadline_instant, now)
         if offset is not None:
             for user in deadline_recipients(rfp):
                 key = (rfp.pk, user.pk, Reminder.Kind.DEADLINE, offset, rfp.deadline_instant)
@@ -106,20 +104,15 @@ def plan(*, now: datetime) -> list[Planned]:
                             rfp, user, Reminder.Kind.DEADLINE, offset, rfp.deadline_instant, skipped
                         )
                     )
-    for rfp in RFP.objects.filter(opened_at__isnull=False, review_due__isnull=False):
-        due = review_due_instant(rfp)
-        offset, skipped = _due_offset(REVIEW_OFFSETS, due, now)
-        if offset is None:
-            continue
-        for user in review_recipients(rfp):
-            key = (rfp.pk, user.pk, Reminder.Kind.REVIEW, offset, due)
-            if key not in done:
-                planned.append(Planned(rfp, user, Reminder.Kind.REVIEW, offset, due, skipped))
     return planned
 
 
-def _send(item: Planned, now: datetime) -> bool:
-    """Record and queue one reminder; False if another sweep got there first."""
+def send(item: Planned, now: datetime, *, template: str, subject: str, about_bidder: bool) -> bool:
+    """Record and queue one reminder; False if another sweep got there first.
+
+    `subject` is translated text with %(left)s (the offset in words) and %(title)s (the RFP's);
+    about_bidder: see outbox.queue_mail.
+    """
     try:
         with transaction.atomic():
             Reminder.objects.create(
@@ -149,29 +142,17 @@ def _send(item: Planned, now: datetime) -> bool:
                 "views": deadlines.deadline_views(item.due_instant, zone),
                 "site_url": settings.SITE_URL,
             }
-            template = (
-                "proposals/email/deadline_reminder"
-                if item.kind == Reminder.Kind.DEADLINE
-                else "proposals/email/review_reminder"
-            )
-            subject = (
-                _("%(left)s left: %(title)s")
-                if item.kind == Reminder.Kind.DEADLINE
-                else _("Reviews due in %(left)s: %(title)s")
-            ) % {"left": ctx["left"], "title": item.rfp.title}
-            outbox.queue_mail(
+            outbox.queue_templated_mail(
                 to=item.user.email,
-                subject="[RFP Portal] " + subject,
-                body_text=render_to_string(f"{template}.txt", ctx),
+                subject=subject % {"left": ctx["left"], "title": item.rfp.title},
                 template=template,
+                context=ctx,
                 idempotency_key=(
                     f"reminder:{item.kind}:{item.rfp.pk}:{item.user.pk}:{item.offset_seconds}:"
                     f"{deadlines.to_utc_iso(item.due_instant)}"
                 ),
                 rfp=item.rfp,
-                # A deadline reminder goes to teams with a draft and to the interested who have
-                # not submitted: who gets one, and who does not, tells who bid.
-                about_bidder=item.kind == Reminder.Kind.DEADLINE,
+                about_bidder=about_bidder,
             )
     except IntegrityError:
         return False
@@ -179,5 +160,17 @@ def _send(item: Planned, now: datetime) -> bool:
 
 
 def send_due(*, now: datetime) -> int:
-    """Send every reminder due now; safe to run concurrently and repeatedly."""
-    return sum(_send(item, now) for item in plan(now=now))
+    """Send every deadline reminder due now; safe to run concurrently and repeatedly."""
+    subject = _("%(left)s left: %(title)s")
+    return sum(
+        send(
+            item,
+            now,
+            template="proposals/email/deadline_reminder",
+            subject=subject,
+            # A deadline reminder goes to teams with a draft and to the interested who have
+            # not submitted: who gets one, and who does not, tells who bid.
+            about_bidder=True,
+        )
+        for item in plan(now=now)
+    )

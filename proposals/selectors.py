@@ -9,8 +9,13 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from proposals import rules
 from proposals.models import RFP, Feature, Milestone
 from rfp_portal import permissions
+from rfp_portal.formatting import money
+
+# The audit action of a refused look at a proposal or one of its versions (rule 9).
+ACCESS_REFUSED = "proposal.access_refused"
 
 
 def published_rfps() -> QuerySet[RFP]:
@@ -18,7 +23,7 @@ def published_rfps() -> QuerySet[RFP]:
 
 
 def rfps_visible_to(user) -> QuerySet[RFP]:
-    if permissions.can_manage_rfps(user):
+    if rules.can_manage_rfps(user):
         return RFP.objects.all()
     return published_rfps()
 
@@ -110,19 +115,16 @@ def team_proposal(request, pk: int):
 
     proposal = (
         Proposal.objects.select_related("rfp")
-        .annotate(viewer_team_role=permissions.team_role_subquery(request.user))
+        .annotate(viewer_team_role=rules.team_role_subquery(request.user))
         .filter(pk=pk)
         .first()
     )
     if proposal is not None:
-        permissions.remember_team_role(proposal, request.user, proposal.viewer_team_role)
-    if proposal is None or not permissions.is_on_team(request.user, proposal):
-        audit.record(
-            action="proposal.access_refused",
-            request=request,
-            details={"path": request.path, "proposal_id": pk},
+        rules.remember_team_role(proposal, request.user, proposal.viewer_team_role)
+    if proposal is None or not rules.is_on_team(request.user, proposal):
+        raise audit.refuse(
+            request, ACCESS_REFUSED, details={"path": request.path, "proposal_id": pk}
         )
-        raise Http404
     return proposal
 
 
@@ -152,20 +154,17 @@ def readable_version(request, pk: int, number: int):
 
     version = (
         SubmissionVersion.objects.select_related("proposal__rfp", "submitted_by")
-        .annotate(viewer_team_role=permissions.team_role_subquery(request.user, "proposal_id"))
+        .annotate(viewer_team_role=rules.team_role_subquery(request.user, "proposal_id"))
         .filter(proposal_id=pk, number=number)
         .first()
     )
     if version is not None:
-        permissions.remember_team_role(version.proposal, request.user, version.viewer_team_role)
-    if version is None or not permissions.can_read_submissions(request.user, version.proposal):
-        audit.record(
-            action="proposal.access_refused",
-            request=request,
-            details={"path": request.path, "proposal_id": pk},
+        rules.remember_team_role(version.proposal, request.user, version.viewer_team_role)
+    if version is None or not rules.can_read_submissions(request.user, version.proposal):
+        raise audit.refuse(
+            request, ACCESS_REFUSED, details={"path": request.path, "proposal_id": pk}
         )
-        raise Http404
-    if not permissions.is_on_team(request.user, version.proposal):
+    if not rules.is_on_team(request.user, version.proposal):
         audit.record(
             action="proposal.version_viewed",
             request=request,
@@ -210,7 +209,6 @@ def proposals_visible_to(user):
 def readable_answers(rfp, fields: dict) -> list[dict]:
     """A version's answers laid out by element, with feature names, for display."""
     from proposals.models import Feature, ProposalElement
-    from rfp_portal.templatetags.portal import money
 
     features = {
         str(f.pk): f for f in Feature.objects.filter(milestone__rfp=rfp).select_related("milestone")

@@ -1,5 +1,6 @@
 """Every write to RFPs: creating, saving (the deadline instant is computed here), publishing,
-and loading an RFP described as TOML (the demo data and tests use the same loader)."""
+opening at the cut-off (rule 2), and loading an RFP described as TOML (the demo data and tests
+use the same loader)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from proposals import signals
 from proposals.models import (
     DEFAULT_SCALE_ANCHORS,
     RFP,
     Criterion,
     Feature,
     Milestone,
+    Proposal,
     ProposalElement,
     TimelineEntry,
 )
@@ -210,3 +213,32 @@ def load_rfp(data: dict[str, Any], *, shift: timedelta = timedelta(0), now: date
             position=position,
         )
     return LoadResult(rfp, created=True)
+
+
+# --- Opening (rule 2) -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_due_rfps(*, now: datetime) -> list[RFP]:
+    """Open every RFP whose submission cut-off (deadline + grace) has passed.
+
+    Opening at the cut-off, not the deadline, means no submission can arrive after opening.
+    """
+    opened = []
+    for rfp in RFP.objects.select_for_update().filter(
+        opened_at__isnull=True, status=RFP.Status.PUBLISHED
+    ):
+        if deadlines.is_before_deadline(now, rfp.deadline_instant, rfp.grace_seconds):
+            continue
+        rfp.opened_at = now
+        rfp.save(update_fields=["opened_at", "updated_at"])
+        audit.record(
+            action="rfp.opened",
+            obj=rfp,
+            at=now,
+            details={"submitted": rfp.proposals.filter(state=Proposal.State.SUBMITTED).count()},
+        )
+        # In this transaction: evaluation tells the reviewers assigned before opening.
+        signals.rfp_opened.send(sender=RFP, rfp=rfp, now=now)
+        opened.append(rfp)
+    return opened

@@ -1,8 +1,13 @@
-"""Every write to a proposal: start, save draft, upload the PDF, submit, withdraw, open.
+"""Every write to a proposal: start, save draft, upload the PDF, submit, withdraw.
 
 Each function is one atomic state change that also writes its audit events and queues its
 mails. Time comes in as `now` (the instant the request reached the server), so the deadline
 rule is applied in one way everywhere: rfp.accepts_submissions_at(now).
+
+Why one module of nearly 600 lines: a save, a submit and a withdraw take the same row lock in
+the same order and share the edit counter that refuses a stale form; kept together, the
+locking order can be read (and checked) in one place. RFP writes live in services.py, team
+changes in team.py.
 """
 
 from __future__ import annotations
@@ -20,10 +25,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from proposals import budget, pdf
+from proposals import budget, pdf_check, rules, tasks
 from proposals.models import (
     RFP,
     Feature,
@@ -31,8 +35,10 @@ from proposals.models import (
     ProposalElement,
     ProposalMember,
     SubmissionVersion,
+    field_name,
 )
-from rfp_portal import audit, deadlines, outbox, permissions
+from rfp_portal import audit, deadlines, outbox
+from rfp_portal.queueing import enqueue_on_commit
 
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 TEXT_LIMIT = 20_000
@@ -122,8 +128,6 @@ def chosen_milestone_ids(
 def missing_elements(proposal: Proposal) -> list[MissingPart]:
     """What a submit would lack, in words (rule 11: list what is missing), each naming the
     input of the draft form that fills it in (the pages link to it)."""
-    from proposals.forms import field_name
-
     rfp = proposal.rfp
     fields = proposal.fields or {}
     missing: list[MissingPart] = []
@@ -203,12 +207,12 @@ def _locked(proposal: Proposal, user) -> Proposal:
     rfp = _rfp_shared(proposal.rfp_id)
     locked = (
         Proposal.objects.select_for_update(of=("self",))
-        .annotate(locking_user_role=permissions.team_role_subquery(user))
+        .annotate(locking_user_role=rules.team_role_subquery(user))
         .get(pk=proposal.pk)
     )
     locked.rfp = rfp
-    permissions.remember_team_role(locked, user, locked.locking_user_role)
-    if not permissions.is_on_team(user, locked):
+    rules.remember_team_role(locked, user, locked.locking_user_role)
+    if not rules.is_on_team(user, locked):
         raise PermissionDenied
     return locked
 
@@ -226,19 +230,21 @@ def _delete_unreferenced(name: str) -> None:
         default_storage.delete(name)
 
 
-def _checked_document(proposal: Proposal, document: UploadedFile | None) -> pdf.PDFInfo | None:
+def _checked_document(
+    proposal: Proposal, document: UploadedFile | None
+) -> pdf_check.PDFInfo | None:
     """The uploaded PDF, checked before any transaction begins or lock is taken.
 
     The check is bounded (proposals.pdfguard: seconds, in a child process), but a hostile file
     may use all of it; outside the transaction it holds no proposal row, no share lock on the
     RFP and, on SQLite (BEGIN IMMEDIATE), not the database's write lock. Raises
-    pdf.PDFRejected with the reason; nothing has been written.
+    pdf_check.PDFRejected with the reason; nothing has been written.
     """
     if document is None:
         return None
-    info = pdf.inspect_pdf(document.file, max_bytes=settings.MAX_PDF_BYTES)
+    info = pdf_check.inspect_pdf(document.file, max_bytes=settings.MAX_PDF_BYTES)
     if info.active_content and proposal.rfp.refuse_active_content:
-        raise pdf.PDFRejected(pdf.active_content_refused_message(info.active_content))
+        raise pdf_check.PDFRejected(pdf_check.active_content_refused_message(info.active_content))
     return info
 
 
@@ -277,7 +283,7 @@ def _save_locked(
     title: str,
     fields: dict[str, Any],
     document: UploadedFile | None,
-    info: pdf.PDFInfo | None,
+    info: pdf_check.PDFInfo | None,
     expected_edit: int,
     now: datetime,
     request=None,
@@ -452,9 +458,9 @@ def _submit_locked(
         context={"version": version},
         fresh=True,  # the version was created just above
     )
-    from proposals import receipts
-
-    transaction.on_commit(lambda: receipts.enqueue_receipt_pdf(version.pk))
+    # A worker renders and stores the receipt PDF (receipts.store_receipt_pdf); while the broker
+    # is down, the first download does.
+    enqueue_on_commit(tasks.render_receipt, version.pk)
     return SubmitResult(version, created=True)
 
 
@@ -484,7 +490,7 @@ def save_and_submit(
     The draft is saved even when the submit is refused (late, incomplete, addenda to read,
     no revisions left): nothing typed is lost, and the refusal says why. A replayed form
     (double click, browser retry) returns the version the first post made. Errors of the save
-    itself (StaleForm, pdf.PDFRejected) are raised and save nothing, as save_draft's are.
+    itself (StaleForm, pdf_check.PDFRejected) are raised and save nothing, as save_draft's are.
     """
     info = _checked_document(proposal, document)
     with transaction.atomic():
@@ -528,7 +534,7 @@ def _replayed_submit(
     frozen = version.fields
     if frozen.get("title") != title.strip()[:200] or frozen.get("fields") != fields:
         return None
-    if document is not None and pdf.sha256_of(document.file) != version.document_sha256:
+    if document is not None and pdf_check.sha256_of(document.file) != version.document_sha256:
         return None
     return version
 
@@ -536,7 +542,7 @@ def _replayed_submit(
 @transaction.atomic
 def withdraw_proposal(*, proposal: Proposal, user, now: datetime, request=None) -> Proposal:
     proposal = _locked(proposal, user)
-    if not permissions.is_proposal_owner(user, proposal):
+    if not rules.is_proposal_owner(user, proposal):
         raise ProposalError(_("Only the proposal's owner can withdraw it."))
     if not proposal.rfp.accepts_submissions_at(now):
         raise DeadlinePassed(_("The deadline has passed; a proposal can no longer be withdrawn."))
@@ -569,63 +575,12 @@ def _mail_team(
             "site_url": settings.SITE_URL,
             **context,
         }
-        subject = render_to_string(f"{template}_subject.txt", ctx).strip()
-        body = render_to_string(f"{template}.txt", ctx)
-        outbox.queue_mail(
+        outbox.queue_templated_mail(
             to=member.user.email,
-            subject=f"[RFP Portal] {subject}",
-            body_text=body,
             template=template,
+            context=ctx,
             idempotency_key=f"{key}:{member.user_id}",
             fresh=fresh,
             rfp=proposal.rfp,
             about_bidder=True,
-        )
-
-
-# --- Opening (rule 2) -----------------------------------------------------------------------
-
-
-@transaction.atomic
-def open_due_rfps(*, now: datetime) -> list[RFP]:
-    """Open every RFP whose submission cut-off (deadline + grace) has passed.
-
-    Opening at the cut-off, not the deadline, means no submission can arrive after opening.
-    """
-    opened = []
-    for rfp in RFP.objects.select_for_update().filter(opened_at__isnull=True, status="published"):
-        if deadlines.is_before_deadline(now, rfp.deadline_instant, rfp.grace_seconds):
-            continue
-        rfp.opened_at = now
-        rfp.save(update_fields=["opened_at", "updated_at"])
-        audit.record(
-            action="rfp.opened",
-            obj=rfp,
-            at=now,
-            details={"submitted": rfp.proposals.filter(state="submitted").count()},
-        )
-        _notify_assigned_reviewers(rfp)
-        opened.append(rfp)
-    return opened
-
-
-def _notify_assigned_reviewers(rfp: RFP) -> None:
-    """Reviewers assigned before opening learn that their proposals can now be read."""
-    from evaluation.models import Assignment
-
-    reviewers = {
-        a.reviewer
-        for a in Assignment.objects.filter(
-            proposal__rfp=rfp, removed_at__isnull=True
-        ).select_related("reviewer")
-    }
-    for reviewer in sorted(reviewers, key=lambda r: r.pk):
-        ctx = {"rfp": rfp, "user": reviewer, "site_url": settings.SITE_URL}
-        outbox.queue_mail(
-            to=reviewer.email,
-            subject="[RFP Portal] " + _("Proposals to review: %(title)s") % {"title": rfp.title},
-            body_text=render_to_string("proposals/email/opened.txt", ctx),
-            template="proposals/email/opened",
-            idempotency_key=f"opened:{rfp.pk}:{reviewer.pk}",
-            rfp=rfp,
         )

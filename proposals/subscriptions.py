@@ -6,7 +6,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -58,11 +57,11 @@ def subscribe(*, email: str, now: datetime) -> Subscription:
         subscription.confirmed_at = None
         subscription.save(update_fields=["unsubscribed_at", "confirmed_at"])
     ctx = {"link": _link("subscription_confirm", token_for(subscription, "confirm"))}
-    outbox.queue_mail(
+    outbox.queue_templated_mail(
         to=email,
-        subject="[RFP Portal] " + _("Confirm your subscription to new RFPs"),
-        body_text=render_to_string("proposals/email/subscription_confirm.txt", ctx),
+        subject=_("Confirm your subscription to new RFPs"),
         template="proposals/email/subscription_confirm",
+        context=ctx,
         # One confirmation per address per hour at most: repeated requests add nothing.
         idempotency_key=f"subscribe:{subscription.pk}:{now:%Y%m%d%H}",
     )
@@ -98,12 +97,11 @@ def announce(rfp: RFP) -> int:
             "site_url": settings.SITE_URL,
             "unsubscribe_link": unsubscribe_link,
         }
-        outbox.queue_mail(
+        outbox.queue_templated_mail(
             to=subscription.email,
-            subject="[RFP Portal] "
-            + _("New Request for Proposals: %(title)s") % {"title": rfp.title},
-            body_text=render_to_string("proposals/email/new_rfp.txt", ctx),
+            subject=_("New Request for Proposals: %(title)s") % {"title": rfp.title},
             template="proposals/email/new_rfp",
+            context=ctx,
             idempotency_key=f"new-rfp:{rfp.pk}:{subscription.pk}",
             rfp=rfp,
             headers={

@@ -7,10 +7,10 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from proposals import rules
 from proposals.models import Invitation, Proposal, ProposalMember
 from rfp_portal import audit, outbox, permissions, tokens
 
@@ -44,7 +44,7 @@ def invitation_from_token(token: str) -> Invitation:
 
 @transaction.atomic
 def invite(*, proposal: Proposal, owner, email: str, now: datetime, request=None) -> Invitation:
-    if not permissions.is_proposal_owner(owner, proposal):
+    if not rules.is_proposal_owner(owner, proposal):
         raise PermissionDenied
     email = email.strip().lower()
     if proposal.members.filter(user__email__iexact=email).exists():
@@ -54,12 +54,10 @@ def invite(*, proposal: Proposal, owner, email: str, now: datetime, request=None
     )
     link = settings.SITE_URL + reverse("accept_invitation", args=[invitation_token(invitation)])
     ctx = {"proposal": proposal, "rfp": proposal.rfp, "owner": owner, "link": link}
-    outbox.queue_mail(
+    outbox.queue_templated_mail(
         to=email,
-        subject="[RFP Portal] "
-        + render_to_string("proposals/email/invitation_subject.txt", ctx).strip(),
-        body_text=render_to_string("proposals/email/invitation.txt", ctx),
         template="proposals/email/invitation",
+        context=ctx,
         idempotency_key=f"invitation:{invitation.pk}",
         rfp=proposal.rfp,
         about_bidder=True,
@@ -100,7 +98,7 @@ def accept(*, invitation: Invitation, user, now: datetime, request=None) -> Prop
 
 @transaction.atomic
 def remove_member(*, proposal: Proposal, owner, member: ProposalMember, now, request=None) -> None:
-    if not permissions.is_proposal_owner(owner, proposal):
+    if not rules.is_proposal_owner(owner, proposal):
         raise PermissionDenied
     if member.proposal_id != proposal.pk:
         raise PermissionDenied
@@ -119,7 +117,7 @@ def remove_member(*, proposal: Proposal, owner, member: ProposalMember, now, req
 
 @transaction.atomic
 def revoke(*, invitation: Invitation, owner, now, request=None) -> None:
-    if not permissions.is_proposal_owner(owner, invitation.proposal):
+    if not rules.is_proposal_owner(owner, invitation.proposal):
         raise PermissionDenied
     invitation.revoked_at = now
     invitation.save(update_fields=["revoked_at"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from rfp_portal.models import AuditEvent
@@ -52,10 +52,23 @@ def record(
     )
 
 
+def refuse(
+    request: HttpRequest,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    details: dict[str, Any] | None = None,
+) -> Http404:
+    """Record a refused access and give the 404 to raise: a foreign object is not found (nothing
+    leaks), and the trail still says who looked. Use as `raise audit.refuse(request, ...)`."""
+    record(action=action, request=request, obj=obj, details=details)
+    return Http404()
+
+
 def sealed_counts(events: models.QuerySet[AuditEvent]) -> list[dict[str, Any]]:
     """What staff see of events about sealed proposals (rule 2: counts only): per action, the
     number of events and of proposals (none for an addendum's acknowledgements, which are
-    about the addendum). `events` is annotated by permissions.audit_events_for_staff.
+    about the addendum). `events` is annotated by proposals.rules.audit_events_for_staff.
     """
     return list(
         events.filter(sealed=True)

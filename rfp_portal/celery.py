@@ -17,8 +17,10 @@ app.autodiscover_tasks()
 # The beat schedule lives here, in code, so every deployment runs the same periodic work.
 app.conf.beat_schedule = {
     "sweep-outbox": {"task": "rfp_portal.tasks.sweep_outbox", "schedule": 60.0},
+    # Exports requested while the broker was down are queued again once they are stranded.
+    "sweep-exports": {"task": "evaluation.tasks.sweep_exports", "schedule": 60.0},
     # Opening is checked every 30 s, so sealed proposals open within a minute of the cut-off.
     "open-due-rfps": {"task": "proposals.tasks.open_due_rfps", "schedule": 30.0},
     # Reminders are checked every 5 minutes: the 1-hour reminder leaves 55 minutes or more.
-    "send-reminders": {"task": "proposals.tasks.send_reminders", "schedule": 300.0},
+    "send-reminders": {"task": "evaluation.tasks.send_reminders", "schedule": 300.0},
 }

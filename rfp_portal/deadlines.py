@@ -1,6 +1,7 @@
 """Deadline and time logic for the whole RFP Portal: the one place that owns it.
 
-This module owns:
+This module owns (in one file of about 540 lines, on purpose: the whole point is that every
+rule about time, and every way of writing a time for people, can be read in one place):
 
 * time zones people may choose (``AoE``, ``UTC`` and IANA names) and how a name is resolved;
 * turning "end of day <date> in <zone>" into the one UTC instant that is stored;
@@ -45,6 +46,7 @@ __all__ = [
     "is_valid_zone",
     "parse_utc_iso",
     "resolve_zone",
+    "review_due_instant",
     "submission_cutoff",
     "to_utc_iso",
     "to_zone",
@@ -291,6 +293,14 @@ def deadline_instant(
         wall = datetime.combine(day, at.replace(fold=0))
 
     return _first_instant_at_or_after(wall, tz)
+
+
+def review_due_instant(review_due: date | None) -> datetime | None:
+    """The instant an RFP's reviews are due: the end of its review due date, AoE; None when the
+    RFP sets no review due date."""
+    if review_due is None:
+        return None
+    return deadline_instant(review_due, AOE_ZONE_NAME)
 
 
 def submission_cutoff(deadline: datetime, grace_seconds: int = 0) -> datetime:

@@ -123,7 +123,7 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # The RFP a mail is about, and whether it tells who bid on it (a receipt, a co-author
     # invitation, a reminder about a draft...): such a mail is sealed like the proposals until
-    # the RFP is opened (rule 2; rfp_portal.permissions.sealed_outbox_messages). SET_NULL
+    # the RFP is opened (rule 2; proposals.rules.sealed_outbox_messages). SET_NULL
     # keeps the message; one about a bidder whose RFP is gone stays sealed.
     rfp = models.ForeignKey(
         "proposals.RFP", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

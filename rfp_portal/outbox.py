@@ -1,26 +1,27 @@
 """The mail outbox: every e-mail is stored first, in the caller's transaction, then delivered.
 
-queue_mail() writes the message and, once the transaction commits, asks Celery to deliver it.
-If the broker is unreachable the message simply waits: the periodic sweeper delivers it later.
-A message is identified by its idempotency key, so queueing the same mail twice stores one.
+queue_mail() writes the message and, once the transaction commits, asks Celery to deliver it
+(rfp_portal.queueing). If the broker is unreachable the message simply waits: the periodic
+sweeper delivers it later. A message is identified by its idempotency key, so queueing the same
+mail twice stores one. Sending a stored message is rfp_portal.delivery's work.
+
+queue_templated_mail() is how the portal's own mails are written: it renders the templates
+(templates/<app>/email/), puts the portal's mark on the subject and queues the result.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.utils import timezone
+from django.template.loader import render_to_string
 
+from rfp_portal import tasks
 from rfp_portal.models import OutboxMessage
+from rfp_portal.queueing import enqueue_on_commit
 
 if TYPE_CHECKING:
     from proposals.models import RFP
-
-log = logging.getLogger(__name__)
 
 
 def queue_mail(
@@ -66,72 +67,41 @@ def queue_mail(
             idempotency_key=idempotency_key, defaults=fields
         )
     if created:
-        transaction.on_commit(lambda: enqueue_delivery(message.pk))
+        enqueue_on_commit(tasks.deliver_outbox_message, message.pk)
     return message
 
 
-def enqueue_delivery(message_id: int) -> None:
-    from rfp_portal.tasks import deliver_outbox_message
+def queue_templated_mail(
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    idempotency_key: str,
+    subject: str | None = None,
+    headers: dict[str, str] | None = None,
+    fresh: bool = False,
+    rfp: RFP | None = None,
+    about_bidder: bool = False,
+) -> OutboxMessage:
+    """Render one of the portal's mails and queue it (see queue_mail for the other arguments).
 
-    try:
-        deliver_outbox_message.delay(message_id)
-    except Exception:  # broker down: never break the request; the sweeper retries later
-        log.warning(
-            "Could not enqueue outbox message %s; the sweeper will send it.",
-            message_id,
-            exc_info=True,
-        )
-
-
-def deliver(message_id: int) -> bool:
-    """Send one queued message. True if sent now; False if already sent or gone.
-
-    The row lock makes two workers holding the same id send it once. A failed send is
-    recorded on the message (and the error re-raised so the task retries with backoff).
+    template names the mail without an extension ("proposals/email/receipt"): the body is
+    `<template>.txt` rendered with context. The subject is `subject` when the caller has
+    already translated it, else `<template>_subject.txt` rendered with the same context, on
+    one line. Either way it carries the prefix allauth puts on the account mails
+    (ACCOUNT_EMAIL_SUBJECT_PREFIX), so every mail the portal sends is marked alike. The mail
+    is written in the language active when this is called.
     """
-    failure: Exception | None = None
-    with transaction.atomic():
-        message = (
-            OutboxMessage.objects.select_for_update()
-            .filter(
-                pk=message_id,
-                state__in=[OutboxMessage.State.QUEUED, OutboxMessage.State.FAILED],
-            )
-            .first()
-        )
-        if message is None:
-            return False
-        email = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.body_text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.to],
-            headers={**message.headers, "X-Idempotency-Key": message.idempotency_key},
-        )
-        if message.body_html:
-            email.attach_alternative(message.body_html, "text/html")
-        message.attempts += 1
-        try:
-            email.send()
-        except Exception as exc:
-            failure = exc
-            message.state = OutboxMessage.State.FAILED
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        else:
-            message.state = OutboxMessage.State.SENT
-            message.sent_at = timezone.now()
-            message.last_error = ""
-        message.save(update_fields=["state", "attempts", "sent_at", "last_error"])
-    if failure is not None:
-        raise failure
-    return True
-
-
-def pending_ids(limit: int = 500) -> list[int]:
-    return list(
-        OutboxMessage.objects.filter(
-            state__in=[OutboxMessage.State.QUEUED, OutboxMessage.State.FAILED]
-        )
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
+    if subject is None:
+        subject = render_to_string(f"{template}_subject.txt", context).strip()
+    return queue_mail(
+        to=to,
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+        body_text=render_to_string(f"{template}.txt", context),
+        template=template,
+        idempotency_key=idempotency_key,
+        headers=headers,
+        fresh=fresh,
+        rfp=rfp,
+        about_bidder=about_bidder,
     )

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from rfp_portal import outbox
+from rfp_portal import delivery
 
 
 @shared_task(
@@ -15,16 +15,16 @@ from rfp_portal import outbox
     max_retries=8,
 )
 def deliver_outbox_message(self, message_id: int) -> bool:
-    return outbox.deliver(message_id)
+    return delivery.deliver(message_id)
 
 
 @shared_task(acks_late=True)
 def sweep_outbox() -> int:
     """Send whatever is still queued (written while the broker was down, or failed before)."""
     sent = 0
-    for message_id in outbox.pending_ids():
+    for message_id in delivery.pending_ids():
         try:
-            sent += outbox.deliver(message_id)
+            sent += delivery.deliver(message_id)
         except Exception:  # noqa: S112  the failure is recorded on the message; try the next
             continue
     return sent

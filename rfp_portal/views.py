@@ -1,4 +1,4 @@
-"""Cross-cutting pages: time zone choice, profile, the audit trail, invitation links, and the
+"""Cross-cutting pages: time zone choice, profile, invitation links, and the
 page shown when a form's CSRF token is refused."""
 
 import re
@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
@@ -19,11 +18,10 @@ from django.utils.translation import gettext as _
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from rfp_portal import audit, permissions, ratelimits, redirects
+from rfp_portal import ratelimits, redirects
 from rfp_portal.adapters import return_here_after_sign_in
-from rfp_portal.forms import AuditFilterForm, ProfileForm, TimeZoneForm
+from rfp_portal.forms import ProfileForm, TimeZoneForm
 from rfp_portal.middleware import TZ_COOKIE
-from rfp_portal.models import AuditEvent
 
 
 def invitation_link_page(
@@ -116,43 +114,6 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your profile has been saved."))
         return redirect("profile")
     return render(request, "account/profile.html", {"form": form})
-
-
-@permissions.staff_required
-def audit_log(request: HttpRequest) -> HttpResponse:
-    """The audit trail, newest first, filtered by action, actor or object; read-only.
-
-    Events about sealed proposals are not listed before opening, only counted by action
-    (rule 2: staff see counts only). Listed with their times, they would say when someone
-    worked on a proposal, and the account events around them who that was."""
-    form = AuditFilterForm(request.GET or None)
-    events = permissions.audit_events_for_staff(AuditEvent.objects.all())
-    if form.is_valid():
-        data = form.cleaned_data
-        if data.get("action"):
-            events = events.filter(action__startswith=data["action"])
-        if data.get("actor"):
-            events = events.filter(actor_label__icontains=data["actor"], sealed=False)
-        if data.get("object"):
-            events = events.filter(object_label__icontains=data["object"])
-        if data.get("since"):
-            events = events.filter(at__date__gte=data["since"])
-    sealed = audit.sealed_counts(events)
-    listed = events.filter(sealed=False).order_by("-at", "-id")
-    page = Paginator(listed, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "staff/audit.html",
-        {
-            "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "sealed": sealed,
-            "sealed_total": sum(row["events"] for row in sealed),
-        },
-    )
 
 
 # --- A form refused by the CSRF check -------------------------------------------------------

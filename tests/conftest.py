@@ -1,30 +1,31 @@
-"""Fixtures shared by every test: people in each role, TOTP codes, a clean cache."""
+"""Fixtures used in more than one test directory: people in each role, an open RFP, one with
+submitted proposals and a pool of reviewers, a clean cache, and a real Celery worker.
 
-import os
-import time
+Only fixtures live in conftest.py files; the plain helpers tests share are in tests/helpers/.
+"""
+
 import tomllib
 from datetime import timedelta
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP
+from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from evaluation import services as evaluation_services
+from evaluation.models import PoolMember
 from proposals import demo, services
 from proposals.models import RFP
 from rfp_portal import permissions
+from rfp_portal.celery import app
 from tests.factories import PASSWORD, UserFactory
-
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def require_or_skip(reason: str) -> None:
-    """Skip a test whose service is missing, unless CI demands every service (then fail)."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
+from tests.helpers.broker import BROKER, broker_answers, flush_broker, reset_pool
+from tests.helpers.mfa import TOTP_SECRET
+from tests.helpers.proposals import submitted_proposal
+from tests.helpers.required_services import REQUIRE_SERVICES, require_or_skip
+from tests.helpers.reviews import make_reviewer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -61,13 +62,6 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def totp_code(secret: str = TOTP_SECRET, *, offset: int = 0) -> str:
-    # Never hand out a code about to expire: a journey types it a moment later.
-    if 30 - time.time() % 30 < 3:
-        time.sleep(3)
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + offset))
 
 
 @pytest.fixture
@@ -112,3 +106,58 @@ def open_rfp(db) -> RFP:
     now = timezone.now()
     shift = services.demo_shift(data, today=now.date())
     return services.load_rfp(data, shift=shift, now=now - timedelta(days=1)).rfp
+
+
+@pytest.fixture
+def evaluation_setup(open_rfp):
+    """The open RFP with a submitted proposal from each of two teams and a pool of three
+    reviewers (with a second factor); `assign` assigns a proposal to a reviewer as staff."""
+    alpha_owner = UserFactory(email="alpha@alpha-team.example.io", organisation="Alpha")
+    beta_owner = UserFactory(email="beta@beta-team.example.io", organisation="Beta")
+    alpha = submitted_proposal(open_rfp, alpha_owner, "Alpha proposal")
+    beta = submitted_proposal(open_rfp, beta_owner, "Beta proposal")
+    reviewers = [make_reviewer(f"rev{i}@uni{i}.example.edu", f"Uni {i}") for i in range(3)]
+    for reviewer in reviewers:
+        PoolMember.objects.create(rfp=open_rfp, user=reviewer)
+    return {
+        "rfp": open_rfp,
+        "alpha": alpha,
+        "beta": beta,
+        "alpha_owner": alpha_owner,
+        "reviewers": reviewers,
+        "assign": lambda proposal, reviewer, staff: evaluation_services.assign(
+            proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
+        ),
+    }
+
+
+# A real Celery worker over the local Redis broker (database 15, flushed per test).
+
+
+@pytest.fixture
+def broker_conf():
+    saved = {key: app.conf.get(key) for key in ("broker_url", "task_always_eager")}
+
+    def use(url):
+        app.conf.update(broker_url=url, task_always_eager=False)
+        reset_pool()
+
+    yield use
+    app.conf.update(saved)
+    reset_pool()
+
+
+@pytest.fixture
+def live_broker(broker_conf):
+    """Tasks go to the real Redis broker (flushed); no worker is started."""
+    if not broker_answers(BROKER):
+        require_or_skip(f"Redis does not answer at {BROKER}")
+    broker_conf(BROKER)
+    flush_broker()
+    return BROKER
+
+
+@pytest.fixture
+def worker(live_broker):
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield app

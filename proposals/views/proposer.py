@@ -13,10 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from proposals import addenda, pdf, receipts, selectors, submission
+from proposals import addenda, pdf_check, receipts, rules, selectors, submission
 from proposals.forms import ProposalDraftForm, StartProposalForm
 from proposals.models import Feature, Milestone
-from rfp_portal import deadlines, permissions, ratelimits, redirects
+from rfp_portal import deadlines, ratelimits, redirects
 from rfp_portal.files import serve_attachment
 from rfp_portal.uploads import upload_too_large
 
@@ -48,7 +48,7 @@ def my_proposals(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def start(request: HttpRequest, slug: str) -> HttpResponse:
-    if not permissions.can_start_proposal(request.user):
+    if not rules.can_start_proposal(request.user):
         raise PermissionDenied
     rfp = selectors.rfp_for_page(request.user, slug)
     form = StartProposalForm(request.POST)
@@ -95,9 +95,9 @@ def _edit_context(request, proposal, form, *, budget_fields=None):
         "missing": submission.missing_elements(proposal),
         "revisions_left": submission.revisions_left(proposal, versions=len(versions)),
         "accepting": rfp.accepts_submissions_at(request.received_at),
-        "is_owner": permissions.is_proposal_owner(request.user, proposal),
+        "is_owner": rules.is_proposal_owner(request.user, proposal),
         "pending_addenda": list(addenda.unacknowledged_addenda(rfp, request.user)),
-        "max_pdf": pdf.human_size(pdf_limit()),
+        "max_pdf": pdf_check.human_size(pdf_limit()),
         "now": request.received_at,
     }
 
@@ -125,7 +125,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(
             None if "document" not in form.fields else "document",
             _("The file is larger than %(limit)s, the largest PDF accepted. Nothing was saved.")
-            % {"limit": pdf.human_size(pdf_limit())},
+            % {"limit": pdf_check.human_size(pdf_limit())},
         )
     with contextlib.ExitStack() as stack:
         if form.is_valid() and form.cleaned_data.get("document"):
@@ -144,9 +144,9 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
                     now=request.received_at,
                     request=request,
                 )
-            except pdf.PDFRejected as exc:
+            except pdf_check.PDFRejected as exc:
                 ratelimits.count_refused_pdf(
-                    request, too_complex=isinstance(exc, pdf.PDFTooComplex)
+                    request, too_complex=isinstance(exc, pdf_check.PDFTooComplex)
                 )
                 form.add_error("document", _("%(reason)s Nothing was saved.") % {"reason": exc})
             except submission.ProposalError as exc:
@@ -339,7 +339,7 @@ def version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
             "rfp": proposal.rfp,
             "received_aoe": deadlines.format_in_zone(version.received_at, "AoE").text,
             "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text,
-            "on_team": permissions.is_on_team(request.user, proposal),
+            "on_team": rules.is_on_team(request.user, proposal),
             "answers": selectors.readable_answers(proposal.rfp, version.fields.get("fields", {})),
         },
     )

@@ -9,12 +9,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from proposals import pdf, questions, receipts, selectors, subscriptions
+from proposals import pdf_check, questions, receipts, selectors, subscriptions
 from proposals.forms import QuestionForm, StartProposalForm, SubscribeForm, VerifyReceiptForm
 from rfp_portal import deadlines, ics, permissions, ratelimits
 from rfp_portal.markdown import render_markdown
@@ -22,7 +21,7 @@ from rfp_portal.uploads import hash_uploads_only, upload_limit, upload_too_large
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    listing = selectors.rfp_listing(now=timezone.now())
+    listing = selectors.rfp_listing(now=request.received_at)
     return render(request, "proposals/home.html", {"listing": listing})
 
 
@@ -118,7 +117,7 @@ def verify_receipt(request: HttpRequest) -> HttpResponse:
         form.add_error(
             "document",
             _("The file is larger than %(limit)s, the largest PDF the portal accepts.")
-            % {"limit": pdf.human_size(upload_limit())},
+            % {"limit": pdf_check.human_size(upload_limit())},
         )
     result = None
     if request.method == "POST" and form.is_valid():

@@ -1,16 +1,19 @@
-"""Staff pages for RFPs: overview with counts (sealed content stays sealed), addenda, Q&A."""
+"""Staff pages for RFPs: overview with counts (sealed content stays sealed), addenda, Q&A, and
+the audit trail (its events about sealed proposals are counted, not listed)."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from proposals import addenda, selectors
+from proposals import addenda, rules, selectors
 from proposals import questions as questions_service
 from proposals.forms import AddendumForm
 from proposals.models import Question
-from rfp_portal import permissions
+from rfp_portal import audit, permissions
+from rfp_portal.forms import AuditFilterForm
+from rfp_portal.models import AuditEvent
 
 
 @permissions.staff_required
@@ -22,12 +25,12 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "rfp": rfp,
             "counts": counts.get(rfp.pk, {}),
-            "sealed": permissions.is_sealed(rfp),
+            "sealed": rules.is_sealed(rfp),
             "open_questions": open_questions.get(rfp.pk, 0),
         }
         for rfp in rfps
     ]
-    return render(request, "staff/home.html", {"rows": rows, "now": timezone.now()})
+    return render(request, "staff/home.html", {"rows": rows, "now": request.received_at})
 
 
 @permissions.staff_required
@@ -93,4 +96,41 @@ def questions(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "staff/questions.html",
         {"rfp": rfp, "questions": items, "open_state": Question.State.OPEN},
+    )
+
+
+@permissions.staff_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit trail, newest first, filtered by action, actor or object; read-only.
+
+    Events about sealed proposals are not listed before opening, only counted by action
+    (rule 2: staff see counts only). Listed with their times, they would say when someone
+    worked on a proposal, and the account events around them who that was."""
+    form = AuditFilterForm(request.GET or None)
+    events = rules.audit_events_for_staff(AuditEvent.objects.all())
+    if form.is_valid():
+        data = form.cleaned_data
+        if data.get("action"):
+            events = events.filter(action__startswith=data["action"])
+        if data.get("actor"):
+            events = events.filter(actor_label__icontains=data["actor"], sealed=False)
+        if data.get("object"):
+            events = events.filter(object_label__icontains=data["object"])
+        if data.get("since"):
+            events = events.filter(at__date__gte=data["since"])
+    sealed = audit.sealed_counts(events)
+    listed = events.filter(sealed=False).order_by("-at", "-id")
+    page = Paginator(listed, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "staff/audit.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "sealed": sealed,
+            "sealed_total": sum(row["events"] for row in sealed),
+        },
     )

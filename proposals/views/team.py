@@ -8,17 +8,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from proposals import selectors
+from proposals import rules, selectors
 from proposals import team as team_service
 from proposals.forms import InviteForm
-from rfp_portal import permissions
 from rfp_portal import views as portal_views
 
 
 @login_required
 def team(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = selectors.team_proposal(request, pk)
-    is_owner = permissions.is_proposal_owner(request.user, proposal)
+    is_owner = rules.is_proposal_owner(request.user, proposal)
     form = InviteForm(request.POST or None)
     if request.method == "POST":
         if not is_owner:

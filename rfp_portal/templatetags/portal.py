@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 
-from rfp_portal import deadlines
+from rfp_portal import deadlines, formatting
 from rfp_portal.forms import TimeZoneForm
 
 register = template.Library()
@@ -73,14 +71,7 @@ def utc_iso(instant) -> str:
     return deadlines.to_utc_iso(instant) if instant else ""
 
 
-@register.filter
-def money(value, currency: str = "") -> str:
-    """1234.50 → "USD 1,234.50"; whole amounts without decimals."""
-    if value is None or value == "":
-        return ""
-    amount = Decimal(value)
-    text = intcomma(int(amount)) if amount == amount.to_integral() else intcomma(f"{amount:.2f}")
-    return f"{currency} {text}".strip()
+money = register.filter("money", formatting.money)
 
 
 @register.filter

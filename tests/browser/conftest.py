@@ -2,12 +2,11 @@
 
 import os
 import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_or_skip
+from tests.helpers.browser import ARTIFACTS, WCAG_TAGS
+from tests.helpers.required_services import require_or_skip
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -19,7 +18,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-WCAG_TAGS = {"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"}
 
 
 @pytest.fixture(scope="session")
@@ -35,11 +33,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-ARTIFACTS = Path(
-    os.environ.get("BROWSER_ARTIFACTS", Path(tempfile.gettempdir()) / "rfp-portal-browser")
-)
 
 
 @pytest.hookimpl(hookwrapper=True)

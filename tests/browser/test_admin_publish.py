@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from proposals.models import RFP
-from tests.conftest import totp_code
 from tests.factories import RFPFactory
+from tests.helpers.mfa import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

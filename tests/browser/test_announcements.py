@@ -20,9 +20,9 @@ from playwright.sync_api import expect
 from evaluation import services
 from evaluation.models import Export
 from proposals import submission
-from tests.browser.test_proposal_journeys import sign_in
-from tests.conftest import totp_code
-from tests.evaluation.conftest import evaluation_setup, open_now  # noqa: F401  (fixture)
+from tests.helpers.browser_sign_in import sign_in
+from tests.helpers.mfa import totp_code
+from tests.helpers.proposals import open_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

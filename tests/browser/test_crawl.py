@@ -25,6 +25,7 @@ from django.utils import timezone
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
+from evaluation import demo as whole_demo
 from evaluation import services, threads
 from evaluation.models import Export, PoolMember
 from proposals import addenda, demo, questions, submission, team
@@ -32,11 +33,11 @@ from proposals import services as rfp_services
 from proposals.models import RFP, Proposal
 from rfp_portal import permissions
 from rfp_portal.models import User
-from tests.browser.conftest import WCAG_TAGS
-from tests.browser.test_proposal_journeys import sign_in
-from tests.conftest import totp_code
-from tests.evaluation.conftest import submitted_proposal
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers.browser import FAILED_TO_LOAD, WCAG_TAGS
+from tests.helpers.browser_sign_in import sign_in
+from tests.helpers.mfa import totp_code
+from tests.helpers.proposals import submitted_proposal
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,13 +75,6 @@ def csp_problem(headers: dict[str, str]) -> str | None:
     if "'unsafe-inline'" in scripts or "'unsafe-eval'" in scripts:
         return f"CSP script-src allows inline or eval: {' '.join(scripts)}"
     return None
-
-
-# Chromium's console line for a response of 400 or more or a failed request. The page itself
-# may answer 403 or 404 on purpose (its status is checked against the one expected), and any
-# other resource is reported, with its method and type, by the response and requestfailed
-# listeners: the console line would only repeat it.
-FAILED_TO_LOAD = "Failed to load resource: "
 
 
 @dataclass
@@ -263,7 +257,7 @@ def copy_of_open_rfp(now, slug: str, title: str) -> RFP:
 
 def build_world() -> dict:
     now = timezone.now()
-    demo.load_demo(now=now)
+    whole_demo.load_demo(now=now)
     staff = User.objects.get(email="staff@example.org")
     reviewer = User.objects.get(email="reviewer@example.org")
     proposer = User.objects.get(email="proposer@example.org")
@@ -321,7 +315,7 @@ def build_world() -> dict:
     review_rfp.deadline_date = now.date() - timedelta(days=2)
     rfp_services.compute_deadline(review_rfp)
     review_rfp.save()
-    assert submission.open_due_rfps(now=timezone.now()) == [review_rfp]
+    assert rfp_services.open_due_rfps(now=timezone.now()) == [review_rfp]
     PoolMember.objects.create(rfp=review_rfp, user=reviewer)
     services.assign(proposal=first, reviewer=reviewer, staff_user=staff, now=now)
     declared = services.assign(proposal=second, reviewer=reviewer, staff_user=staff, now=now)

@@ -6,8 +6,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from proposals import submission
-from tests.browser.test_crawl import FAILED_TO_LOAD
-from tests.browser.test_proposal_journeys import sign_in
+from tests.helpers.browser import FAILED_TO_LOAD
+from tests.helpers.browser_sign_in import sign_in
 from tests.pdfs import make_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -34,8 +34,8 @@ import pytest
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS
-from tests.conftest import require_or_skip
+from tests.helpers.browser import ARTIFACTS
+from tests.helpers.required_services import require_or_skip
 from tests.pdfs import make_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]

@@ -9,11 +9,11 @@ from playwright.sync_api import expect
 from evaluation import services
 from evaluation.models import Assignment, Decision, Review
 from rfp_portal.models import OutboxMessage
-from tests.browser.test_proposal_journeys import sign_in
-from tests.celery.conftest import broker_conf, live_broker, worker  # noqa: F401  (fixtures)
-from tests.conftest import totp_code
-from tests.evaluation.conftest import evaluation_setup, open_now  # noqa: F401  (fixture)
 from tests.factories import UserFactory
+from tests.helpers.browser_sign_in import sign_in
+from tests.helpers.mfa import totp_code
+from tests.helpers.proposals import open_now
+from tests.helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -258,7 +258,6 @@ def test_f_staff_start_an_export_follow_it_and_download_it(
     from django.db import transaction
 
     from evaluation.models import Export
-    from tests.celery.conftest import wait_until
 
     rfp = evaluation_setup["rfp"]
     open_now(rfp)

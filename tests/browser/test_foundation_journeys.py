@@ -6,11 +6,11 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from proposals import demo
+from evaluation import demo as whole_demo
 from proposals.models import RFP
 from rfp_portal import deadlines, permissions
 from rfp_portal.models import User
-from tests.conftest import totp_code
+from tests.helpers.mfa import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def demo_data():
     from django.utils import timezone
 
-    demo.load_demo(now=timezone.now())
+    whole_demo.load_demo(now=timezone.now())
 
 
 def test_visitor_reads_home_and_rfp_page_with_deadline_in_aoe_utc_and_local_time(

@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 from evaluation import services
 from evaluation.models import Review
 from proposals.models import Proposal
-from tests.conftest import TOTP_SECRET, totp_code
-from tests.evaluation.conftest import evaluation_setup, open_now  # noqa: F401  (fixture)
+from tests.helpers.mfa import TOTP_SECRET, totp_code
+from tests.helpers.proposals import open_now
 from tests.pdfs import make_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

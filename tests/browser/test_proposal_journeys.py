@@ -11,23 +11,13 @@ from playwright.sync_api import expect
 from proposals import submission
 from proposals.models import Proposal
 from proposals.services import compute_deadline
-from tests.conftest import totp_code
 from tests.factories import UserFactory
+from tests.helpers.browser_sign_in import sign_in
+from tests.helpers.mfa import totp_code
+from tests.helpers.proposals import complete_answers, pdf_upload
 from tests.pdfs import make_pdf
-from tests.proposals.conftest import complete_answers, pdf_upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, email, password, *, code=None):
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
-    if code:
-        page.get_by_label("Code").fill(code)
-        page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ from django.db import transaction
 from rfp_portal import outbox
 from rfp_portal.celery import app
 from rfp_portal.models import OutboxMessage
-from tests.celery.conftest import BROKER, DEAD_BROKER, broker_answers, flush_broker, wait_until
-from tests.conftest import require_or_skip
+from tests.helpers.broker import BROKER, DEAD_BROKER, broker_answers, flush_broker
+from tests.helpers.proposals import complete_answers, pdf_upload
+from tests.helpers.required_services import require_or_skip
+from tests.helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -52,9 +54,9 @@ def test_the_same_reminder_task_twice_on_a_real_worker_sends_one_mail(worker, op
 
     from django.utils import timezone
 
+    from evaluation.tasks import send_reminders
     from proposals import submission
     from proposals.models import Reminder
-    from proposals.tasks import send_reminders
     from rfp_portal import deadlines
 
     submission.start_proposal(rfp=open_rfp, user=proposer, title="Draft", now=timezone.now())
@@ -83,7 +85,6 @@ def test_submit_while_the_broker_is_down_succeeds_and_the_receipt_goes_out_later
 
     from proposals import submission
     from rfp_portal.tasks import sweep_outbox
-    from tests.proposals.conftest import complete_answers, pdf_upload
 
     if not broker_answers(BROKER):
         require_or_skip(f"Redis does not answer at {BROKER}")
@@ -121,7 +122,6 @@ def test_a_submit_has_its_receipt_pdf_rendered_and_stored_by_the_worker(worker, 
     from pypdf import PdfReader
 
     from proposals import receipts, submission
-    from tests.proposals.conftest import complete_answers, pdf_upload
 
     proposal = submission.start_proposal(rfp=open_rfp, user=proposer, title="P", now=timezone.now())
     proposal = submission.save_draft(

@@ -19,11 +19,11 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
-from evaluation import exports
+from evaluation import export_requests
 from evaluation.models import Export
-from tests.celery.conftest import wait_until
-from tests.evaluation.conftest import open_now, submitted_proposal
 from tests.factories import UserFactory
+from tests.helpers.proposals import open_now, submitted_proposal
+from tests.helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -106,7 +106,7 @@ def test_a_worker_killed_mid_render_leaves_one_file_and_the_task_runs_again(
 
     exports_dir = Path(settings.MEDIA_ROOT) / "exports"
     before = {p.name for p in exports_dir.glob(f"{rfp.slug}-bundle-*")}
-    export = exports.request_export(rfp=rfp, kind="bundle", user=staff, now=timezone.now())
+    export = export_requests.request_export(rfp=rfp, kind="bundle", user=staff, now=timezone.now())
     # The worker picks the task up and starts rendering.
     assert wait_until(lambda: _export_state(export.pk)["state"] == "running", timeout=60)
 

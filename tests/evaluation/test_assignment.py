@@ -5,7 +5,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaluation.assignment import Person, ProposalTeam, likely_conflict, plan_assignments
+from evaluation.assignment_planner import Person, ProposalTeam, likely_conflict, plan_assignments
 
 
 def reviewers(n, domain="reviewers.example.edu"):

@@ -10,8 +10,9 @@ from evaluation import decisions, services
 from evaluation.models import Assessment, Assignment, Decision, Review
 from proposals.models import Feature, Proposal, ProposalMember, SubmissionVersion
 from rfp_portal.models import OutboxMessage
-from tests.evaluation.conftest import declare_no_conflict, make_reviewer, open_now
 from tests.factories import UserFactory
+from tests.helpers.proposals import open_now
+from tests.helpers.reviews import declare_no_conflict, make_reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +62,18 @@ def bulk_reviewed_proposals(rfp, n, reviewers, start=0):
             )
 
 
+def ranking_rows(page: str) -> list[tuple[str, str]]:
+    """(proposal title, the row's HTML) for each row of the dashboard's ranking, in order."""
+    table = page.split('id="ranking-caption"')[1].split("</table>")[0]
+    body = table.split("<tbody>")[1].split("</tbody>")[0]
+    rows = []
+    for row in body.split("<tr>")[1:]:
+        row = row.split("</tr>")[0].strip()
+        title = row.split('<th scope="row">')[1].split("</a>")[0].rsplit(">", 1)[1]
+        rows.append((title, row))
+    return rows
+
+
 @pytest.fixture
 def staff_client(client, staff):
     client.force_login(staff)
@@ -100,7 +113,8 @@ def test_dashboard_ranks_flags_and_draws_charts(staff_client, evaluation_setup, 
     rfp = s["rfp"]
     open_now(rfp)
     first, second = s["reviewers"][:2]
-    for proposal, scores in ((s["alpha"], (5, 1)), (s["beta"], (3, 3))):
+    # Alpha: mean 3, the reviewers 4 points apart (disagreement); Beta: mean 4, agreed.
+    for proposal, scores in ((s["alpha"], (5, 1)), (s["beta"], (4, 4))):
         for reviewer, score in zip((first, second), scores, strict=True):
             assignment = services.assign(
                 proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
@@ -120,8 +134,16 @@ def test_dashboard_ranks_flags_and_draws_charts(staff_client, evaluation_setup, 
                 now=timezone.now(),
             )
     body = staff_client.get(reverse("staff_dashboard", args=[rfp.slug])).content.decode()
-    assert body.index("Beta proposal") < body.index("Alpha proposal") or "(tie)" in body
-    assert "disagreement" in body  # alpha: 5 vs 1
+    rows = ranking_rows(body)
+    # Highest overall first: Beta (4) ranks above Alpha (3), although Alpha was created first.
+    assert [title for title, _ in rows] == ["Beta proposal", "Alpha proposal"]
+    beta_row, alpha_row = (row for _, row in rows)
+    assert beta_row.startswith("<td>1</td>") and alpha_row.startswith("<td>2</td>")
+    assert "(tie)" not in body
+    # The flag is on Alpha's row (5 vs 1), and Beta's row has none.
+    assert '<li class="flag">disagreement</li>' in alpha_row
+    assert "disagree" not in beta_row
+    assert '<li class="flag' not in beta_row and '<span class="flag' not in beta_row
     assert "<svg" in body and 'role="img"' in body
     filtered = staff_client.get(reverse("staff_dashboard", args=[rfp.slug]) + "?flag=disagreement")
     text = filtered.content.decode()

@@ -3,6 +3,7 @@
 import csv
 import io
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
@@ -11,10 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from evaluation import decisions, exports, services
+from evaluation import decisions, export_requests, exports, services, tasks
 from evaluation.models import Export
 from rfp_portal.models import AuditEvent
-from tests.evaluation.conftest import declare_no_conflict, open_now, save_review
+from tests.helpers.proposals import open_now
+from tests.helpers.reviews import declare_no_conflict, save_review
 
 pytestmark = pytest.mark.django_db
 
@@ -118,8 +120,8 @@ def test_bundle_appends_each_proposers_pdf_and_reports_a_corrupt_one(reviewed, s
 
 
 def test_nothing_can_be_exported_before_opening(evaluation_setup, staff):
-    with pytest.raises(exports.ExportRefused, match="sealed"):
-        exports.request_export(
+    with pytest.raises(export_requests.ExportRefused, match="sealed"):
+        export_requests.request_export(
             rfp=evaluation_setup["rfp"], kind="report", user=staff, now=timezone.now()
         )
 
@@ -156,6 +158,36 @@ def test_staff_page_starts_export_and_download_is_audited_and_refused_to_others(
     assert AuditEvent.objects.filter(action="export.downloaded", actor=staff).exists()
     client.force_login(reviewed["alpha_owner"])
     assert client.get(download).status_code == 403
+
+
+def test_an_export_requested_while_the_broker_is_down_waits_queued_and_the_sweeper_renders_it(
+    reviewed, staff, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(tasks.run_export, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        export = export_requests.request_export(
+            rfp=reviewed["rfp"], kind="scores", user=staff, now=timezone.now()
+        )  # the request succeeds: the broker being down is not the staff member's problem
+    export.refresh_from_db()
+    assert export.state == "queued" and export.attempts == 0 and not export.file
+    monkeypatch.undo()  # the broker is back
+    # Until it is stranded, its task may merely be waiting behind others: the sweeper waits too.
+    assert tasks.sweep_exports() == 0
+    export.refresh_from_db()
+    assert export.state == "queued"
+    Export.objects.filter(pk=export.pk).update(
+        created_at=timezone.now() - exports.STRANDED_AFTER - timedelta(seconds=1)
+    )
+    assert tasks.sweep_exports() == 1  # in-process here; beat's sweeper on a worker in production
+    export.refresh_from_db()
+    assert export.state == "done" and export.file and export.attempts == 1
+    assert tasks.sweep_exports() == 0  # done: nothing is swept again
+    assert AuditEvent.objects.filter(action="export.finished").count() == 1
 
 
 def test_export_decision_report_command_writes_a_pdf(reviewed, tmp_path):

@@ -14,9 +14,9 @@ from evaluation import services
 from evaluation.models import Assignment, PoolMember
 from rfp_portal import deadlines, permissions
 from rfp_portal.models import OutboxMessage
-from tests.conftest import TOTP_SECRET
-from tests.evaluation.conftest import open_now
 from tests.factories import UserFactory
+from tests.helpers.mfa import TOTP_SECRET
+from tests.helpers.proposals import open_now
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def test_a_hand_assignment_after_opening_mails_the_reviewer_once(evaluation_setu
     assert f'1 proposal to "{s["rfp"].title}" has been assigned to you' in mail.body_text
     assert settings.SITE_URL + reverse("reviewer_home") in mail.body_text
     # The due date for people, in AoE and UTC; never a raw ISO instant.
-    due = services.review_due_instant(s["rfp"])
+    due = deadlines.review_due_instant(s["rfp"].review_due)
     assert deadlines.format_deadline(due, "AoE") in mail.body_text
     assert deadlines.format_deadline(due, "UTC") in mail.body_text
     assert not ISO_INSTANT.search(mail.body_text)
@@ -59,7 +59,7 @@ def test_the_due_date_is_also_written_in_the_reviewers_own_zone(evaluation_setup
     reviewer.time_zone = "Europe/Madrid"
     reviewer.save(update_fields=["time_zone"])
     s["assign"](s["alpha"], reviewer, staff)
-    due = services.review_due_instant(s["rfp"])
+    due = deadlines.review_due_instant(s["rfp"].review_due)
     assert deadlines.format_deadline(due, "Europe/Madrid") in assigned_mails().get().body_text
 
 
@@ -213,7 +213,7 @@ def test_the_queue_promises_the_mail_and_writes_the_due_date_for_people(
     s["assign"](s["alpha"], reviewer, staff)
     open_now(s["rfp"])
     queue = client.get(reverse("reviewer_home")).content.decode()
-    due = services.review_due_instant(s["rfp"])
+    due = deadlines.review_due_instant(s["rfp"].review_due)
     assert deadlines.format_deadline(due, "AoE") in queue
     assert f'datetime="{deadlines.to_utc_iso(due)}"' in queue
     assert f">{deadlines.to_utc_iso(due)}<" not in queue

@@ -1,17 +1,22 @@
 """Access rules of the evaluation (rule 5) and the review flow, on PostgreSQL."""
 
+import tomllib
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from evaluation import services
+from evaluation import rules, services
 from evaluation.models import Assignment, PoolMember, Review
+from proposals import demo
+from proposals import services as rfp_services
 from proposals.models import Criterion
-from rfp_portal import permissions
+from rfp_portal import deadlines, permissions
 from rfp_portal.models import AuditEvent
-from tests.evaluation.conftest import declare_no_conflict, make_reviewer, open_now, save_review
+from tests.factories import UserFactory
+from tests.helpers.proposals import open_now, submitted_proposal
+from tests.helpers.reviews import declare_no_conflict, make_reviewer, save_review
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +40,7 @@ def test_assignment_before_opening_reveals_nothing(client, evaluation_setup, sta
     client.force_login(reviewer)
     assert s["alpha"].title not in client.get(reverse("reviewer_home")).content.decode()
     assert client.get(reverse("review_conflict", args=[s["alpha"].pk])).status_code == 404
-    assert not permissions.can_review(reviewer, s["alpha"])
+    assert not rules.can_review(reviewer, s["alpha"])
 
 
 def test_content_only_after_declaring_no_conflict(client, evaluation_setup, staff):
@@ -131,13 +136,13 @@ def test_other_reviews_hidden_until_own_submitted(evaluation_setup, staff):
     from proposals.models import Proposal
 
     alpha = Proposal.objects.select_related("rfp").get(pk=s["alpha"].pk)  # as a request sees it
-    assert not permissions.can_see_other_reviews(second, alpha)
-    assert permissions.can_see_other_reviews(first, alpha)
-    assert permissions.can_see_other_reviews(staff, alpha)
+    assert not rules.can_see_other_reviews(second, alpha)
+    assert rules.can_see_other_reviews(first, alpha)
+    assert rules.can_see_other_reviews(staff, alpha)
     s["rfp"].reviewers_see_others_first = True
     s["rfp"].save()
     alpha = Proposal.objects.select_related("rfp").get(pk=s["alpha"].pk)
-    assert permissions.can_see_other_reviews(second, alpha)
+    assert rules.can_see_other_reviews(second, alpha)
 
 
 def test_score_outside_the_scale_is_refused_and_nothing_saved(evaluation_setup, staff):
@@ -173,7 +178,7 @@ def test_review_after_due_date_is_refused_until_staff_reopen(evaluation_setup, s
     open_now(rfp)
     declare_no_conflict(assignment, reviewer)
     review = save_review(assignment, reviewer, full_review(rfp), submit=True)
-    late = services.review_due_instant(rfp) + timedelta(seconds=1)
+    late = deadlines.review_due_instant(rfp.review_due) + timedelta(seconds=1)
     with pytest.raises(services.EvaluationError, match="due date has passed"):
         services.save_review(
             assignment=assignment,
@@ -238,13 +243,45 @@ def test_a_removed_reviewer_cannot_rejoin_with_the_old_invitation_only_a_new_one
     assert PoolMember.objects.get(rfp=s["rfp"], user=newcomer).removed_at is None
 
 
+def another_open_rfp(slug: str, title: str):
+    """A second RFP, loaded like the open_rfp fixture's but under its own slug and title."""
+    data = tomllib.loads((demo.DEMO_DATA_DIR / "pypi-2019-q4.toml").read_text())
+    data["slug"], data["title"] = slug, title
+    now = timezone.now()
+    shift = rfp_services.demo_shift(data, today=now.date())
+    return rfp_services.load_rfp(data, shift=shift, now=now - timedelta(days=1)).rfp
+
+
 def test_reviewer_never_sees_another_rfps_proposals(evaluation_setup, staff, client):
     s = evaluation_setup
-    reviewer = s["reviewers"][0]
+    reviewer = s["reviewers"][0]  # in the first RFP's pool only
+    other_rfp = another_open_rfp("other-rfp", "Another RFP")
+    gamma_owner = UserFactory(email="gamma@gamma-team.example.io", organisation="Gamma")
+    gamma = submitted_proposal(other_rfp, gamma_owner, "Gamma proposal")
+    # The other RFP has its own pool and its own assigned reviewer.
+    other_reviewer = make_reviewer("other@uni8.example.edu", "Uni 8")
+    PoolMember.objects.create(rfp=other_rfp, user=other_reviewer)
+    services.assign(proposal=gamma, reviewer=other_reviewer, staff_user=staff, now=timezone.now())
+    # The reviewer is assigned in the first RFP and has declared no conflict there.
+    assignment = s["assign"](s["alpha"], reviewer, staff)
     open_now(s["rfp"])
+    open_now(other_rfp)
+    assert other_rfp.opened_at is not None  # refused below for being another RFP's, not sealed
+    declare_no_conflict(assignment, reviewer)
     client.force_login(reviewer)
-    assert client.get(reverse("review", args=[s["beta"].pk])).status_code == 404
-    assert client.get(reverse("proposal_version", args=[s["beta"].pk, 1])).status_code == 404
+    # The reviewer's own proposal is reachable...
+    assert client.get(reverse("review", args=[s["alpha"].pk])).status_code == 200
+    assert client.get(reverse("proposal_version", args=[s["alpha"].pk, 1])).status_code == 200
+    # ...the other RFP's is not, by any of the reviewer's pages.
+    for name, args in (
+        ("review", [gamma.pk]),
+        ("review_conflict", [gamma.pk]),
+        ("review_scorecard", [gamma.pk]),
+        ("proposal_version", [gamma.pk, 1]),
+        ("version_document", [gamma.pk, 1]),
+    ):
+        assert client.get(reverse(name, args=args)).status_code == 404, name
+    assert "Gamma" not in client.get(reverse("reviewer_home")).content.decode()
 
 
 def test_proposer_never_sees_reviews_or_reviewer_pages(evaluation_setup, staff, client):

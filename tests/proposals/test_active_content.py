@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evaluation import services
-from proposals import pdf, submission
-from tests.evaluation.conftest import declare_no_conflict, make_reviewer, open_now
-from tests.proposals.conftest import complete_answers
+from proposals import pdf_check, submission
+from tests.helpers.proposals import complete_answers, open_now, pdf_upload
+from tests.helpers.reviews import declare_no_conflict, make_reviewer
 from tests.proposals.hostile_pdfs import active_content
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def test_an_rfp_that_refuses_active_content_refuses_it_in_words_and_keeps_the_dr
     draft = submission.start_proposal(
         rfp=open_rfp, user=proposer, title="Scripted", now=timezone.now()
     )
-    with pytest.raises(pdf.PDFRejected) as refused:
+    with pytest.raises(pdf_check.PDFRejected) as refused:
         save(draft, proposer, active_upload())
     assert "does not accept PDFs with active content" in str(refused.value)
     assert "JavaScript" in str(refused.value)
@@ -111,8 +111,8 @@ def test_a_plain_pdf_carries_no_warning(client, draft, proposer):
 def test_every_kind_the_check_finds_has_words():
     from proposals import pdfguard
 
-    assert set(pdfguard.ACTIVE_KINDS) == set(pdf.ACTIVE_CONTENT_LABELS)
-    assert pdf.describe_active_content(["embedded_files", "javascript"]) == (
+    assert set(pdfguard.ACTIVE_KINDS) == set(pdf_check.ACTIVE_CONTENT_LABELS)
+    assert pdf_check.describe_active_content(["embedded_files", "javascript"]) == (
         "JavaScript, embedded files"
     )
 
@@ -123,16 +123,14 @@ def test_the_pdf_is_checked_before_any_transaction_or_lock(open_rfp, proposer, m
     # no proposal row, no share lock on the RFP and, on SQLite, not the database's write lock.
     from django.db import connection
 
-    from tests.proposals.conftest import pdf_upload
-
     in_transaction = []
-    real_inspect = pdf.inspect_pdf
+    real_inspect = pdf_check.inspect_pdf
 
     def spy(*args, **kwargs):
         in_transaction.append(connection.in_atomic_block)
         return real_inspect(*args, **kwargs)
 
-    monkeypatch.setattr(pdf, "inspect_pdf", spy)
+    monkeypatch.setattr(pdf_check, "inspect_pdf", spy)
     draft = submission.start_proposal(rfp=open_rfp, user=proposer, title="Ours", now=timezone.now())
     draft = save(draft, proposer, pdf_upload())
     submission.save_and_submit(

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.forms.models import model_to_dict
 
+from evaluation import demo as whole_demo
 from proposals import demo, services
 from proposals.models import RFP, Criterion, Feature, Milestone, ProposalElement, TimelineEntry
 from rfp_portal import deadlines, permissions
@@ -50,10 +51,10 @@ def test_repo_copy_of_rfp_files_matches_shared_data():
 
 @pytest.mark.django_db
 def test_loading_twice_changes_nothing():
-    first = demo.load_demo(now=NOW)
+    first = whole_demo.load_demo(now=NOW)
     assert sorted(first.rfps_created) == ["pypi-2019-q1", "pypi-2019-q4"]
     before = snapshot()
-    second = demo.load_demo(now=NOW + timedelta(hours=5))
+    second = whole_demo.load_demo(now=NOW + timedelta(hours=5))
     assert second.rfps_created == [] and second.users_created == []
     assert snapshot() == before
 
@@ -129,7 +130,7 @@ def test_decided_demo_rfp_is_evaluated_and_its_decisions_published(client):
     from evaluation.models import Assignment, Decision, DecisionRelease, Review
     from proposals.models import Proposal
 
-    demo.load_demo(now=NOW)
+    whole_demo.load_demo(now=NOW)
     rfp = RFP.objects.get(slug="pypi-2019-q1")
     assert rfp.opened_at == rfp.deadline_instant
     assert Proposal.objects.filter(rfp=rfp, state="submitted").count() == 5

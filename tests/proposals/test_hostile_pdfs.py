@@ -14,13 +14,12 @@ from django.urls import reverse
 
 from evaluation import exports
 from evaluation.models import Export
-from proposals import pdf, pdfguard
+from proposals import pdf_check, pdfguard
 from proposals.models import Proposal
-from tests.evaluation.conftest import open_now, submitted_proposal
 from tests.factories import UserFactory
+from tests.helpers.proposals import form_data, open_now, submitted_proposal
 from tests.pdfs import make_pdf
 from tests.proposals import hostile_pdfs
-from tests.proposals.test_proposal_views import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -95,14 +94,14 @@ def test_each_hostile_upload_is_answered_within_seconds_and_bounded_memory(
         assert not started.document
     # pypdf's own warnings stay in the checker; at most one line sums each check up.
     assert not [r for r in caplog.records if r.name.startswith("pypdf")]
-    assert len([r for r in caplog.records if r.name == "proposals.pdf"]) <= 1
+    assert len([r for r in caplog.records if r.name == "proposals.pdf_check"]) <= 1
 
 
 def test_a_refused_file_is_summed_up_in_one_warning(client, started, corpus, caplog):
     caplog.set_level(logging.INFO)
     upload = SimpleUploadedFile("p.pdf", corpus["objstm-bomb"], content_type="application/pdf")
     client.post(reverse("proposal_edit", args=[started.pk]), form_data(started, document=upload))
-    (line,) = [r for r in caplog.records if r.name == "proposals.pdf"]
+    (line,) = [r for r in caplog.records if r.name == "proposals.pdf_check"]
     assert line.levelno == logging.WARNING and "too_complex" in line.getMessage()
 
 
@@ -128,7 +127,7 @@ def test_a_refused_file_is_summed_up_in_one_warning(client, started, corpus, cap
 def test_active_content_is_reported_by_the_same_check(corpus, name, kinds):
     import io
 
-    info = pdf.inspect_pdf(io.BytesIO(corpus[name]), max_bytes=20 * 1024 * 1024)
+    info = pdf_check.inspect_pdf(io.BytesIO(corpus[name]), max_bytes=20 * 1024 * 1024)
     assert info.pages == 1
     assert kinds <= set(info.active_content)
 
@@ -137,9 +136,9 @@ def test_plain_pdfs_have_no_active_content_and_the_right_page_count():
     import io
 
     for pages in (1, 3, 40):
-        info = pdf.inspect_pdf(io.BytesIO(make_pdf(pages)), max_bytes=20 * 1024 * 1024)
+        info = pdf_check.inspect_pdf(io.BytesIO(make_pdf(pages)), max_bytes=20 * 1024 * 1024)
         assert info.pages == pages and info.active_content == ()
-    padded = pdf.inspect_pdf(io.BytesIO(make_pdf(2, padding=10_000)), max_bytes=10**8)
+    padded = pdf_check.inspect_pdf(io.BytesIO(make_pdf(2, padding=10_000)), max_bytes=10**8)
     assert padded.active_content == ("embedded_files",)
 
 
@@ -204,7 +203,7 @@ def test_summary_lines_are_rate_limited(monkeypatch, caplog):
     monkeypatch.setattr(pdfguard, "_log_window", [time.monotonic(), 0, 0])
     for _ in range(5):
         pdfguard._summarise("check", "upload", pdfguard.TooComplex("over 5 s"), 5.0)
-    lines = [r for r in caplog.records if r.name == "proposals.pdf"]
+    lines = [r for r in caplog.records if r.name == "proposals.pdf_check"]
     assert len(lines) == 2
     monkeypatch.setattr(pdfguard, "_log_window", [time.monotonic() - 61, 2, 3])
     pdfguard._summarise("check", "upload", None, 0.1, warnings=4)

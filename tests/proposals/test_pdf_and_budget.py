@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proposals import budget, pdf
+from proposals import budget, pdf_check
 from tests.pdfs import encrypted_pdf, make_pdf, truncated_pdf
 
 LIMIT = 5 * 1024 * 1024
 
 
 def inspect(data: bytes, limit: int = LIMIT):
-    return pdf.inspect_pdf(io.BytesIO(data), max_bytes=limit)
+    return pdf_check.inspect_pdf(io.BytesIO(data), max_bytes=limit)
 
 
 def test_valid_pdf_gives_pages_size_and_digest():
@@ -39,14 +39,14 @@ def test_valid_pdf_gives_pages_size_and_digest():
     ids=["empty", "zip-renamed", "html", "truncated", "encrypted", "malformed"],
 )
 def test_bad_files_are_refused_with_a_clear_reason(data, reason):
-    with pytest.raises(pdf.PDFRejected, match=reason):
+    with pytest.raises(pdf_check.PDFRejected, match=reason):
         inspect(data)
 
 
 def test_one_byte_over_the_limit_is_refused_and_at_the_limit_accepted():
     data = make_pdf(1)
     assert inspect(data, limit=len(data)).size == len(data)
-    with pytest.raises(pdf.PDFRejected, match="largest PDF accepted"):
+    with pytest.raises(pdf_check.PDFRejected, match="largest PDF accepted"):
         inspect(data, limit=len(data) - 1)
 
 
@@ -97,7 +97,7 @@ def test_total_is_checked_against_sum_of_caps_or_the_overall_cap():
 def test_random_bytes_are_never_accepted_as_pdf_unless_they_parse(data):
     try:
         info = inspect(data)
-    except pdf.PDFRejected:
+    except pdf_check.PDFRejected:
         return
     assert data.find(b"%PDF-") != -1 and info.pages >= 1
 
@@ -133,7 +133,7 @@ def test_mutated_pdfs_never_crash_the_validator(flips, cut):
             data[position] = value
     try:
         info = inspect(bytes(data))
-    except pdf.PDFRejected:
+    except pdf_check.PDFRejected:
         return
     assert b"%PDF-" in bytes(data)[:1024] and info.pages >= 1
 
@@ -144,6 +144,6 @@ def test_a_file_over_the_limit_is_refused_without_reading_its_content(prefix, ex
     data = prefix + b"\0" * extra
     limit = len(data) - 1
     stream = CountingStream(data)
-    with pytest.raises(pdf.PDFRejected, match="largest PDF accepted"):
-        pdf.inspect_pdf(stream, max_bytes=limit)
+    with pytest.raises(pdf_check.PDFRejected, match="largest PDF accepted"):
+        pdf_check.inspect_pdf(stream, max_bytes=limit)
     assert stream.bytes_read == 0

@@ -7,34 +7,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from proposals import submission
+from proposals import services
 from proposals.forms import field_name
 from proposals.models import Feature, Proposal, ProposalElement
 from rfp_portal.models import AuditEvent, OutboxMessage
 from tests.factories import UserFactory
+from tests.helpers.proposals import form_data, pdf_upload
 from tests.pdfs import encrypted_pdf, make_pdf, truncated_pdf
-from tests.proposals.conftest import complete_answers, pdf_upload
 
 pytestmark = pytest.mark.django_db
-
-
-def form_data(proposal, **overrides):
-    rfp = proposal.rfp
-    answers = complete_answers(rfp)
-    data = {"edit": proposal.edit_count, "title": proposal.title}
-    for element in rfp.elements.all():
-        value = answers.get(element.key)
-        if element.kind in ("per_feature_text", "per_feature_amount"):
-            for feature in Feature.objects.filter(milestone__rfp=rfp):
-                data[field_name(element, feature)] = value[str(feature.pk)]
-        elif element.kind == "milestone_choice":
-            data[field_name(element)] = [str(v) for v in value]
-        elif element.kind == "agreement":
-            data[field_name(element)] = "on"
-        elif element.kind == "text":
-            data[field_name(element)] = value
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture
@@ -214,7 +195,7 @@ def test_sealed_before_opening_staff_see_counts_only_then_read_after(client, sta
         == 0
     )
 
-    submission.open_due_rfps(now=started.rfp.deadline_instant)
+    services.open_due_rfps(now=started.rfp.deadline_instant)
     assert client.get(reverse("proposal_version", args=[started.pk, 1])).status_code == 200
     assert (
         started.title in client.get(reverse("admin:proposals_proposal_changelist")).content.decode()

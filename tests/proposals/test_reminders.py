@@ -9,9 +9,9 @@ from django.utils import timezone
 from proposals import addenda, reminders, submission
 from proposals.models import Reminder
 from rfp_portal.models import OutboxMessage
-from tests.evaluation.conftest import evaluation_setup  # noqa: F401  (fixture)
 from tests.factories import UserFactory
-from tests.proposals.conftest import complete_answers, pdf_upload
+from tests.helpers.proposals import complete_answers, open_now, pdf_upload
+from tests.helpers.reviews import declare_no_conflict, save_review
 
 pytestmark = pytest.mark.django_db
 
@@ -131,9 +131,9 @@ def test_dry_run_lists_and_sends_nothing(open_rfp, drafting, capsys, monkeypatch
 
 
 def test_review_reminders_go_to_reviewers_with_unsubmitted_reviews(evaluation_setup, staff):
+    from evaluation import reminders as evaluation_reminders
     from evaluation import services
-    from evaluation.services import review_due_instant
-    from tests.evaluation.conftest import declare_no_conflict, open_now, save_review
+    from rfp_portal import deadlines
 
     s = evaluation_setup
     waiting, done = s["reviewers"][:2]
@@ -152,6 +152,6 @@ def test_review_reminders_go_to_reviewers_with_unsubmitted_reviews(evaluation_se
         ],
         submit=True,
     )
-    due = review_due_instant(s["rfp"])
-    assert reminders.send_due(now=due - DAY + timedelta(minutes=1)) == 1
+    due = deadlines.review_due_instant(s["rfp"].review_due)
+    assert evaluation_reminders.send_all_due(now=due - DAY + timedelta(minutes=1)) == 1
     assert mails("review").get().to == waiting.email

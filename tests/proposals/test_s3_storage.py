@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from proposals import submission
-from tests.proposals.conftest import complete_answers, pdf_upload
+from tests.helpers.proposals import complete_answers, pdf_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,12 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from proposals import addenda, receipts, submission, team
+from proposals import addenda, receipts, services, submission, team
 from proposals.models import Proposal, ProposalMember, SubmissionVersion
 from rfp_portal.models import AuditEvent, OutboxMessage
 from tests.factories import UserFactory
+from tests.helpers.proposals import complete_answers, pdf_upload
 from tests.pdfs import make_pdf
-from tests.proposals.conftest import complete_answers, pdf_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +88,6 @@ def test_replayed_form_returns_the_same_version(draft, proposer):
 
 @pytest.mark.django_db(transaction=True)
 def test_double_click_racing_submits_make_one_version(open_rfp, proposer):
-    from tests.proposals.test_submission import _fresh_draft
-
     proposal = _fresh_draft(open_rfp, proposer)
     edit = proposal.edit_count
     results, errors = [], []
@@ -248,7 +246,7 @@ def test_same_form_saved_twice_is_not_stale(draft, proposer):
 def test_bad_pdf_on_save_keeps_the_previous_draft_intact(draft, proposer):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from proposals.pdf import PDFRejected
+    from proposals.pdf_check import PDFRejected
 
     draft.refresh_from_db()
     before = (draft.title, draft.document.name, draft.document_sha256)
@@ -337,7 +335,7 @@ def test_deadline_extension_addendum_moves_the_instant_and_is_refused_after_open
     assert rfp.deadline_instant == old + timedelta(days=7)
     assert addendum.extends_deadline and addendum.deadline_before == old
     assert "deadline_date" in addendum.changes
-    submission.open_due_rfps(now=rfp.deadline_instant + timedelta(seconds=1))
+    services.open_due_rfps(now=rfp.deadline_instant + timedelta(seconds=1))
     rfp.refresh_from_db()
     assert rfp.opened_at is not None
     with pytest.raises(addenda.AddendumRefused, match="opened"):
@@ -371,10 +369,10 @@ def default_file(version):
 
 def test_opening_happens_once_at_the_cutoff_and_is_audited(draft, proposer):
     rfp = draft.rfp
-    assert submission.open_due_rfps(now=rfp.deadline_instant - timedelta(seconds=1)) == []
-    opened = submission.open_due_rfps(now=rfp.deadline_instant)
+    assert services.open_due_rfps(now=rfp.deadline_instant - timedelta(seconds=1)) == []
+    opened = services.open_due_rfps(now=rfp.deadline_instant)
     assert [r.pk for r in opened] == [rfp.pk]
-    assert submission.open_due_rfps(now=rfp.deadline_instant + timedelta(hours=1)) == []
+    assert services.open_due_rfps(now=rfp.deadline_instant + timedelta(hours=1)) == []
     assert AuditEvent.objects.filter(action="rfp.opened", object_id=str(rfp.pk)).count() == 1
 
 
@@ -433,7 +431,7 @@ def test_addendum_with_a_cap_below_budget_is_refused_and_saves_nothing(open_rfp,
 def test_an_opened_rfp_refuses_a_submit_that_arrived_before_the_cutoff(draft, proposer):
     # A request that arrived just before the cut-off but waited for the opening to commit.
     arrived = draft.rfp.deadline_instant - timedelta(seconds=1)
-    submission.open_due_rfps(now=draft.rfp.deadline_instant + timedelta(hours=1))
+    services.open_due_rfps(now=draft.rfp.deadline_instant + timedelta(hours=1))
     with pytest.raises(submission.DeadlinePassed):
         submit(draft, proposer, now=arrived)
     assert not draft.versions.exists()

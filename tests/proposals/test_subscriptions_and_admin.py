@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from proposals import services, subscriptions
 from proposals.models import Subscription
-from rfp_portal.models import OutboxMessage
-from tests.conftest import totp_code
+from rfp_portal.models import AuditEvent, OutboxMessage
 from tests.factories import RFPFactory
+from tests.helpers.mfa import totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -86,10 +86,37 @@ def test_published_rfp_content_is_read_only_in_the_admin(client, staff, password
 
 
 def test_publishing_in_the_admin_computes_the_instant_and_announces(staff):
-    rfp = RFPFactory(status="draft", published_at=None, deadline_zone="UTC")
+    now = timezone.now()
+    fans = ["fan1@example.org", "fan2@example.org"]
+    for email in fans:
+        Subscription.objects.create(email=email, confirmed_at=now)
+    Subscription.objects.create(email="pending@example.org")  # never confirmed
+    Subscription.objects.create(email="gone@example.org", confirmed_at=now, unsubscribed_at=now)
+    rfp = RFPFactory(
+        status="draft", published_at=None, deadline_zone="UTC", title="Admin-published RFP"
+    )
     rfp.deadline_date = timezone.now().date()
     rfp.status = "published"
     services.save_rfp(rfp=rfp, actor=staff)
     rfp.refresh_from_db()
     assert rfp.published_at is not None
     assert rfp.deadline_instant.hour == 0 and rfp.deadline_instant.date() > rfp.deadline_date
+
+    # Announced to the confirmed subscribers only, each mail naming the RFP and its page.
+    announcements = OutboxMessage.objects.filter(template="proposals/email/new_rfp")
+    assert sorted(announcements.values_list("to", flat=True)) == fans
+    for message in announcements:
+        assert message.subject == "[RFP Portal] New Request for Proposals: Admin-published RFP"
+        assert "A new Request for Proposals is published: Admin-published RFP" in message.body_text
+        assert rfp.get_absolute_url() in message.body_text
+        assert message.rfp_id == rfp.pk
+        assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    published = AuditEvent.objects.get(action="rfp.published")
+    assert published.actor == staff and published.details == {"mailed": 2}
+
+    # Publishing again announces nothing more, not even to someone who subscribed since.
+    Subscription.objects.create(email="late@example.org", confirmed_at=timezone.now())
+    services.save_rfp(rfp=rfp, actor=staff)
+    services.publish_rfp(rfp=rfp, actor=staff, now=timezone.now())
+    assert sorted(announcements.values_list("to", flat=True)) == fans
+    assert AuditEvent.objects.filter(action="rfp.published").count() == 1

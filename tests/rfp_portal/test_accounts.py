@@ -8,26 +8,11 @@ from django.urls import reverse
 
 from rfp_portal import permissions
 from rfp_portal.models import AuditEvent, OutboxMessage, User
+from tests.helpers.accounts import NEW_PASSWORD, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
 LINK = re.compile(r"https?://[^\s]+/accounts/confirm-email/[^\s]+/")
-
-
-NEW_PASSWORD = "Correct-Horse-Battery-9"
-
-
-def sign_up(client, email="new.person@example.com", password=NEW_PASSWORD):
-    return client.post(
-        reverse("account_signup"),
-        {
-            "email": email,
-            "password1": password,
-            "password2": password,
-            "full_name": "New Person",
-            "organisation": "Example Co-op",
-        },
-    )
 
 
 def test_signup_queues_verification_mail_in_outbox_and_delivers_it(

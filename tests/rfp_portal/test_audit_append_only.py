@@ -6,7 +6,7 @@ from django.db.models.deletion import ProtectedError
 
 from rfp_portal import audit
 from rfp_portal.models import AuditEvent
-from tests.conftest import require_or_skip
+from tests.helpers.required_services import require_or_skip
 
 pytestmark = [
     pytest.mark.django_db,

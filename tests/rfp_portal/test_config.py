@@ -1,15 +1,10 @@
 """Settings parsing: wrong or missing values fail at start-up, naming the variable."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from rfp_portal import config
+from tests.helpers.commands import manage_py
 
-ROOT = Path(__file__).resolve().parents[2]
 STRONG_KEY = "k3y-" + "x7Qz9pL2mN4vB8cR1tY6uW0eA5sD3fG" * 2
 
 
@@ -76,20 +71,6 @@ def test_s3_storage_is_private_with_signed_urls():
     assert config.storage_config({})["BACKEND"].endswith("FileSystemStorage")
 
 
-def _manage(args, extra_env):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    env.pop("SECRET_KEY", None)
-    env.update({"DJANGO_SETTINGS_MODULE": "rfp_portal.settings", **extra_env})
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 PRODUCTION_ENV = {
     "DJANGO_ENV": "production",
     "SECRET_KEY": STRONG_KEY,
@@ -100,7 +81,7 @@ PRODUCTION_ENV = {
 
 
 def test_check_deploy_in_production_profile_has_no_warnings(tmp_path):
-    result = _manage(
+    result = manage_py(
         ["check", "--deploy", "--fail-level", "WARNING"],
         {**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)},
     )
@@ -111,7 +92,7 @@ def test_check_deploy_in_production_profile_has_no_warnings(tmp_path):
 def test_production_without_secret_key_fails_at_start_naming_it(tmp_path):
     env = {**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)}
     env.pop("SECRET_KEY")
-    result = _manage(["check"], env)
+    result = manage_py(["check"], env)
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
 
@@ -119,13 +100,13 @@ def test_production_without_secret_key_fails_at_start_naming_it(tmp_path):
 def test_production_without_mail_server_fails_at_start_naming_it(tmp_path):
     env = {**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)}
     env.pop("EMAIL_URL")
-    result = _manage(["check"], env)
+    result = manage_py(["check"], env)
     assert result.returncode != 0
     assert "EMAIL_URL" in result.stderr
 
 
 def test_bad_database_url_fails_at_start_naming_it(tmp_path):
-    result = _manage(["check"], {"DATABASE_URL": "mysql://x@y/z", "VAR_DIR": str(tmp_path)})
+    result = manage_py(["check"], {"DATABASE_URL": "mysql://x@y/z", "VAR_DIR": str(tmp_path)})
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
 
@@ -178,9 +159,9 @@ def test_production_responses_carry_the_security_headers_and_secure_cookies(tmp_
         "BEHIND_TLS_PROXY": "0",
         "STATIC_ROOT": str(tmp_path / "static"),
     }
-    collected = _manage(["collectstatic", "--noinput", "-v0"], env)
+    collected = manage_py(["collectstatic", "--noinput", "-v0"], env)
     assert collected.returncode == 0, collected.stderr
-    result = _manage(["shell", "-c", HEADER_PROBE], env)
+    result = manage_py(["shell", "-c", HEADER_PROBE], env)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.split("PROBE", 1)[1])
     for path in ("/accounts/login/", "/admin/login/", "/static/css/site.css"):

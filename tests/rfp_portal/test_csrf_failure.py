@@ -18,7 +18,7 @@ from django.utils import timezone
 from proposals import submission
 from proposals.forms import field_name
 from proposals.models import Feature, ProposalElement
-from tests.proposals.test_proposal_views import form_data
+from tests.helpers.proposals import form_data
 
 pytestmark = pytest.mark.django_db
 

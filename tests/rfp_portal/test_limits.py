@@ -15,8 +15,10 @@ from django.urls import reverse
 
 from proposals.models import Subscription
 from rfp_portal.models import OutboxMessage, User
+from tests.helpers.accounts import sign_in_with_mfa
+from tests.helpers.commands import manage_py
+from tests.helpers.proposals import complete_answers, form_data, pdf_upload
 from tests.pdfs import make_pdf
-from tests.rfp_portal.test_config import _manage
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +74,6 @@ def test_verify_hashes_the_file_while_it_streams_and_keeps_none_of_it(
     from django.utils import timezone
 
     from proposals import submission
-    from tests.proposals.conftest import complete_answers
 
     content = make_pdf(2)
     proposal = submission.start_proposal(
@@ -225,10 +226,10 @@ def test_trusted_proxy_count_is_read_from_the_environment(tmp_path):
         "-c",
         "from django.conf import settings; print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)",
     ]
-    ok = _manage(show, {"TRUSTED_PROXY_COUNT": "1", "VAR_DIR": str(tmp_path)})
+    ok = manage_py(show, {"TRUSTED_PROXY_COUNT": "1", "VAR_DIR": str(tmp_path)})
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip().splitlines()[-1] == "1"
-    bad = _manage(["check"], {"TRUSTED_PROXY_COUNT": "one", "VAR_DIR": str(tmp_path)})
+    bad = manage_py(["check"], {"TRUSTED_PROXY_COUNT": "one", "VAR_DIR": str(tmp_path)})
     assert bad.returncode != 0 and "TRUSTED_PROXY_COUNT" in bad.stderr
 
 
@@ -382,8 +383,6 @@ def test_co_author_invitation_carries_no_name_or_title_the_inviter_typed(propose
 def test_admin_sign_in_ignores_an_unsafe_next(client, staff, password):
     from django.test import Client
 
-    from tests.rfp_portal.test_permissions import sign_in_with_mfa
-
     client = Client(raise_request_exception=False)
     sign_in_with_mfa(client, staff, password)
     response = client.get(reverse("admin:login") + "?next=abc")
@@ -391,8 +390,6 @@ def test_admin_sign_in_ignores_an_unsafe_next(client, staff, password):
 
 
 def _post_draft(client, proposal, document):
-    from tests.proposals.test_proposal_views import form_data
-
     proposal.refresh_from_db()
     return client.post(proposal.get_absolute_url(), form_data(proposal, document=document))
 
@@ -409,7 +406,6 @@ def test_a_pdf_too_complex_to_check_pauses_its_account_for_a_minute(client, prop
     from proposals import submission
     from rfp_portal import permissions
     from tests.factories import UserFactory
-    from tests.proposals.conftest import pdf_upload
     from tests.proposals.hostile_pdfs import objstm_bomb
 
     draft = submission.start_proposal(
@@ -440,7 +436,6 @@ def test_an_account_whose_pdfs_keep_being_refused_waits_before_the_next_check(
     from django.utils import timezone
 
     from proposals import submission
-    from tests.proposals.conftest import pdf_upload
     from tests.proposals.hostile_pdfs import deep_nesting
 
     draft = submission.start_proposal(
@@ -464,7 +459,6 @@ def test_an_account_has_one_pdf_check_in_flight_at_a_time(client, rf, proposer, 
 
     from proposals import submission
     from rfp_portal import ratelimits
-    from tests.proposals.conftest import pdf_upload
 
     draft = submission.start_proposal(rfp=open_rfp, user=proposer, title="Rush", now=timezone.now())
     client.force_login(proposer)

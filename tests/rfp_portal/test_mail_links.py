@@ -25,16 +25,18 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from evaluation import decisions, services, threads
+from evaluation import reminders as evaluation_reminders
 from evaluation.models import Assignment
 from proposals import addenda, questions, reminders, submission, subscriptions
 from proposals import services as rfp_services
 from proposals import team as team_service
 from proposals.models import RFP
-from rfp_portal import permissions
+from rfp_portal import deadlines, permissions
 from rfp_portal.models import OutboxMessage, User
-from tests.evaluation.conftest import make_reviewer, open_now, submitted_proposal
 from tests.factories import RFPFactory, UserFactory
-from tests.rfp_portal.test_accounts import sign_up
+from tests.helpers.accounts import sign_up
+from tests.helpers.proposals import open_now, submitted_proposal
+from tests.helpers.reviews import make_reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -186,7 +188,9 @@ def send_every_kind_of_mail(rfp: RFP, staff) -> dict:
         proposal=alpha, user=reviewers[0], text="Who's the lead & who codes?", now=later
     )
     threads.post_clarification(proposal=alpha, user=alpha_owner, text="Our lead.", now=later)
-    assert reminders.send_due(now=services.review_due_instant(rfp) - timedelta(hours=36))
+    assert evaluation_reminders.send_all_due(
+        now=deadlines.review_due_instant(rfp.review_due) - timedelta(hours=36)
+    )
 
     # Decisions: a preliminary status, then publication.
     feature = rfp.milestones.first().features.first()

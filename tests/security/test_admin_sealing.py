@@ -1,6 +1,6 @@
 """Sealing in every list of the admin (rule 2: "Staff see counts only: not who bid, in no list").
 
-On top of the security scenario (conftest.py), a bidder with nothing on any other RFP bids on
+On top of the security scenario (scenario.py), a bidder with nothing on any other RFP bids on
 the sealed RFP: they start a proposal (with a marker), invite a co-author who accepts and an
 invitee who does not (an address that exists nowhere else), acknowledge an addendum, submit,
 withdraw, get the answer to a public question and a deadline reminder. Twin accounts made the
@@ -32,14 +32,20 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from proposals import addenda, questions, reminders, submission
+from proposals import addenda, questions, reminders, rules, services, submission
 from proposals import team as team_service
 from rfp_portal import permissions
 from rfp_portal.models import OutboxMessage
-from tests.conftest import TOTP_SECRET
 from tests.factories import UserFactory
-from tests.security.conftest import STAFF, _proposal, _submit, build_scenario, marker
-from tests.security.test_sealing import body
+from tests.helpers.mfa import TOTP_SECRET
+from tests.helpers.responses import body
+from tests.security.scenario import (
+    STAFF,
+    build_scenario,
+    marked_proposal,
+    marker,
+    submit_acknowledging_addenda,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +89,7 @@ def build():
     now = timezone.now()
     at = iter(now - timedelta(hours=3) + timedelta(minutes=i) for i in range(1, 100))
     bidder, partner = people[BIDDER], people[PARTNER]
-    proposal = _proposal(rfp, bidder, "sealed-bid", next(at))
+    proposal = marked_proposal(rfp, bidder, "sealed-bid", next(at))
     invitation = team_service.invite(proposal=proposal, owner=bidder, email=PARTNER, now=next(at))
     team_service.accept(invitation=invitation, user=partner, now=next(at))
     team_service.invite(proposal=proposal, owner=bidder, email=INVITEE, now=next(at))
@@ -95,7 +101,7 @@ def build():
         actor=staff,
         now=next(at),
     )
-    _submit(proposal, bidder, next(at))
+    submit_acknowledging_addenda(proposal, bidder, next(at))
     proposal.refresh_from_db()
     submission.withdraw_proposal(proposal=proposal, user=bidder, now=next(at))
     # The public answer is mailed to everyone concerned, the bidder's team included.
@@ -239,7 +245,7 @@ def account_leaks(client: Client, who: str, people) -> list[str]:
 
 def test_no_admin_list_filter_or_search_tells_who_bid_before_opening():
     s, people, clients = build()
-    assert permissions.is_sealed(s.sealed.rfp)
+    assert rules.is_sealed(s.sealed.rfp)
     problems = []
     for who, client in clients.items():
         problems += leaks(client, who) + account_leaks(client, who, people)
@@ -249,7 +255,7 @@ def test_no_admin_list_filter_or_search_tells_who_bid_before_opening():
     # mail's own page is closed.
     staff = clients["staff"]
     _status, outbox = page(staff, reverse("admin:rfp_portal_outboxmessage_changelist"))
-    hidden = OutboxMessage.objects.filter(permissions.sealed_outbox_messages()).count()
+    hidden = OutboxMessage.objects.filter(rules.sealed_outbox_messages()).count()
     assert hidden
     assert f"{hidden} messages tell who bid on RFPs that are still sealed" in outbox
     receipt = OutboxMessage.objects.get(template="proposals/email/receipt", to=BIDDER)
@@ -261,7 +267,7 @@ def test_no_admin_list_filter_or_search_tells_who_bid_before_opening():
 def test_after_opening_staff_see_who_bid_on_the_same_pages():
     s, _people, clients = build()
     rfp = s.sealed.rfp
-    assert submission.open_due_rfps(
+    assert services.open_due_rfps(
         now=rfp.deadline_instant + timedelta(seconds=rfp.grace_seconds + 1)
     )
     staff = clients["staff"]
@@ -285,7 +291,7 @@ def test_mails_stored_before_the_outbox_knew_its_rfp_are_sealed_as_new_ones_are(
     stored from their idempotency keys, as outbox.queue_mail's callers mark new ones."""
     build()
     migration = importlib.import_module("rfp_portal.migrations.0006_outbox_rfp_about_bidder")
-    sealed = permissions.sealed_outbox_messages()
+    sealed = rules.sealed_outbox_messages()
     expected = set(OutboxMessage.objects.filter(sealed).values_list("pk", "rfp_id"))
     assert {to for (to,) in OutboxMessage.objects.filter(sealed).values_list("to")} >= {
         BIDDER,

@@ -1,14 +1,13 @@
 """Sealing, proved for every path that can read proposal data (rule 2).
 
 A submitted proposal on a sealed RFP carries a unique marker in its title, its answers and its
-PDF's file name (see conftest.py). Before opening, no page, download, admin page or search,
+PDF's file name (see scenario.py). Before opening, no page, download, admin page or search,
 export, PDF or mail shows the marker to anyone but the proposal's team. After opening, staff
 see it on the same paths: the checks are able to fail.
 """
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
 import pytest
@@ -17,15 +16,15 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from pypdf import PdfReader
 
-from evaluation import decisions, exports
+from evaluation import decisions, export_requests
 from evaluation.models import Export
-from proposals import submission
+from proposals import services
 from proposals.models import Invitation, Proposal, ProposalMember
-from rfp_portal import outbox
+from rfp_portal import delivery
 from rfp_portal.models import AuditEvent, OutboxMessage
-from tests.security.conftest import (
+from tests.helpers.responses import body
+from tests.security.scenario import (
     COAUTHOR,
     OTHER,
     OWNER,
@@ -39,19 +38,6 @@ from tests.security.conftest import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def body(response) -> str:
-    content = b"".join(response.streaming_content) if response.streaming else response.content
-    if (
-        response.get("Content-Type", "").startswith("application/pdf")
-        and response.status_code == 200
-    ):
-        reader = PdfReader(io.BytesIO(content))
-        return "\n".join(page.extract_text() for page in reader.pages) + response.get(
-            "Content-Disposition", ""
-        )
-    return content.decode("utf-8", "replace") + response.get("Content-Disposition", "")
 
 
 def staff_paths(side) -> list[str]:
@@ -149,8 +135,10 @@ def test_sealed_proposals_reach_no_one_but_their_team_until_opening():
     assert staff.get(change).status_code == 403
 
     # Exports are refused before opening (and the refusal names no proposal).
-    with pytest.raises(exports.ExportRefused) as refused:
-        exports.request_export(rfp=side.rfp, kind="bundle", user=s.users[STAFF], now=timezone.now())
+    with pytest.raises(export_requests.ExportRefused) as refused:
+        export_requests.request_export(
+            rfp=side.rfp, kind="bundle", user=s.users[STAFF], now=timezone.now()
+        )
     assert mark not in str(refused.value)
     assert not Export.objects.filter(rfp=side.rfp).exists()
     response = staff.post(reverse("staff_exports", args=[side.rfp.slug]), {"kind": "report"})
@@ -192,8 +180,8 @@ def test_sealed_proposals_reach_no_one_but_their_team_until_opening():
 
     # Mails: everything queued so far, delivered; the marker goes only to the team (and the
     # people the owner invited onto it).
-    for message_id in outbox.pending_ids():
-        outbox.deliver(message_id)
+    for message_id in delivery.pending_ids():
+        delivery.deliver(message_id)
     allowed = team_and_invitees(side.proposal)
     stored = [(m.to, m.subject + m.body_text + m.body_html) for m in OutboxMessage.objects.all()]
     sent = [
@@ -207,7 +195,7 @@ def test_sealed_proposals_reach_no_one_but_their_team_until_opening():
     assert any(mark in text for to, text in stored if to.lower() in allowed)
 
     # After opening, staff read the same proposal on the same paths: the checks can fail.
-    assert submission.open_due_rfps(
+    assert services.open_due_rfps(
         now=side.rfp.deadline_instant + timedelta(seconds=side.rfp.grace_seconds + 1)
     )
     staff_after = staff

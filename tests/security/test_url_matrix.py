@@ -20,7 +20,7 @@ Whatever the outcome, a response (and the messages it queued) may contain a prop
 only if the role may read that proposal at that moment (its team; staff and assigned reviewers
 without a conflict once the RFP is opened).
 
-Three phases are checked in one test, on one scenario (see conftest.py): sealed (an RFP before
+Three phases are checked in one test, on one scenario (see scenario.py): sealed (an RFP before
 its deadline), opened (another RFP after its deadline, opened, under review) and decided (the
 same, after publish_decisions). All mismatches are collected and reported together.
 """
@@ -42,9 +42,10 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from proposals import rules
 from rfp_portal import permissions
 from rfp_portal.models import AuditEvent, OutboxMessage
-from tests.security.conftest import (
+from tests.security.scenario import (
     ANON,
     DECIDED,
     OPENED,
@@ -665,12 +666,12 @@ def state_fingerprint() -> tuple:
 
 
 def entitled(role: str, user, proposal) -> bool:
-    """May this role read this proposal's content right now (rfp_portal.permissions' rule)?"""
+    """May this role read this proposal's content right now (proposals.rules' rule)?"""
     if role == ANON:
         return False
     proposal = type(proposal).objects.select_related("rfp").get(pk=proposal.pk)
     permissions._forget(user)
-    return permissions.can_read_submissions(user, proposal)
+    return rules.can_read_submissions(user, proposal)
 
 
 def response_text(response) -> str:

@@ -5,8 +5,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from evaluation import exports
+from proposals import rules as proposal_rules
 from proposals.models import RFP
-from rfp_portal import audit, permissions
+from rfp_portal import audit
 
 
 class Command(BaseCommand):
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         rfp = RFP.objects.filter(slug=slug).first()
         if rfp is None:
             raise CommandError(f"No RFP with the slug {slug!r}.")
-        if permissions.is_sealed(rfp):
+        if proposal_rules.is_sealed(rfp):
             raise CommandError(f"{slug} is still sealed: its proposals open at the deadline.")
         data, _problems = exports.render_report(rfp=rfp)
         Path(output).write_bytes(data)

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from proposals import demo_clock
+from proposals.models import Proposal
 from rfp_portal import deadlines
 
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         elif result.review_due:
             self.stdout.write(f"Reviews stay due on {result.review_due.isoformat()}.")
         if result.opened:
-            submitted = rfp.proposals.filter(state="submitted").count()
+            submitted = rfp.proposals.filter(state=Proposal.State.SUBMITTED).count()
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Opened {rfp.slug}: its {submitted} submitted proposal(s) can now be read "

@@ -1,39 +1,13 @@
-"""factory_boy factories for the portal's models."""
+"""An RFP and its parts: milestones, features, proposal elements, criteria, timeline."""
 
 from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
-from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from proposals.models import RFP, Criterion, Feature, Milestone, ProposalElement, TimelineEntry
-from rfp_portal import deadlines, permissions
-from rfp_portal.models import User
-
-PASSWORD = "a-long-test-password-1"
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = User
-        skip_postgeneration_save = True
-
-    email = factory.Sequence(lambda n: f"person{n}@example.com")
-    full_name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @factory.post_generation
-    def verified(self, create, extracted, **kwargs):
-        if create and extracted is not False:
-            EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
-        if create:
-            self.save()
-
-    @factory.post_generation
-    def roles(self, create, extracted, **kwargs):
-        for role in extracted or ():
-            permissions.grant_role(self, role)
+from rfp_portal import deadlines
 
 
 class RFPFactory(factory.django.DjangoModelFactory):

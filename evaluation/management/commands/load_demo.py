@@ -1,9 +1,14 @@
-"""Load the demo RFPs and people (idempotent) and print how to sign in."""
+"""Load the demo RFPs and people (idempotent) and print how to sign in.
+
+Here, not in proposals, because the demo as a whole is proposals' demo and then its evaluation.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from proposals import demo, services
+from evaluation import demo
+from proposals import demo as proposals_demo
+from proposals import services
 
 
 class Command(BaseCommand):
@@ -26,10 +31,10 @@ class Command(BaseCommand):
             return
         self.stdout.write("")
         self.stdout.write(
-            self.style.SUCCESS(f"Demo logins (password for all: {demo.DEMO_PASSWORD})")
+            self.style.SUCCESS(f"Demo logins (password for all: {proposals_demo.DEMO_PASSWORD})")
         )
-        for person in demo.DEMO_PEOPLE:
+        for person in proposals_demo.DEMO_PEOPLE:
             roles = ", ".join(person.roles)
-            mfa = "  TOTP secret " + demo.DEMO_TOTP_SECRET if person.has_mfa else ""
+            mfa = "  TOTP secret " + proposals_demo.DEMO_TOTP_SECRET if person.has_mfa else ""
             self.stdout.write(f"  {person.email:<26} {roles:<10}{mfa}")
         self.stdout.write("  Current TOTP code for the demo secret: python manage.py demo_totp")

@@ -1,9 +1,14 @@
-"""Send the deadline and review reminders that are due (beat runs the same every 5 minutes)."""
+"""Send the deadline and review reminders that are due (beat runs the same every 5 minutes).
+
+Here, not in proposals, because the sweep sends both: proposals' deadline reminders, then
+evaluation's review reminders.
+"""
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from proposals import reminders
+from evaluation import reminders
+from proposals.reminders import describe_offset
 
 
 class Command(BaseCommand):
@@ -14,15 +19,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run=False, **options):
         now = timezone.now()
-        planned = reminders.plan(now=now)
+        planned = reminders.plan_all(now=now)
         for item in planned:
             self.stdout.write(
                 f"{item.kind:8} {item.rfp.slug:24} {item.user.email:32} "
-                f"{reminders.describe_offset(item.offset_seconds)} before "
+                f"{describe_offset(item.offset_seconds)} before "
                 f"{item.due_instant:%Y-%m-%dT%H:%MZ}"
             )
         if dry_run:
             self.stdout.write(f"{len(planned)} reminder(s) due; none sent (dry run).")
             return
-        sent = reminders.send_due(now=now)
+        sent = reminders.send_all_due(now=now)
         self.stdout.write(f"{sent} reminder(s) sent.")

@@ -1,0 +1,350 @@
+"""Staff pages of an RFP's evaluation: reviewer pool, assignments, dashboard, decisions, exports."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from evaluation import dashboard, decisions, export_requests, exports, selectors, services
+from evaluation.forms import AutoAssignForm, DecisionForm, InviteReviewerForm
+from evaluation.models import Export
+from proposals import rules as proposal_rules
+from proposals import selectors as proposal_selectors
+from proposals import submission
+from rfp_portal import audit, permissions
+from rfp_portal.files import serve_attachment
+
+
+@permissions.staff_required
+def staff_evaluation(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    invite_form = InviteReviewerForm(prefix="invite")
+    auto_form = AutoAssignForm(request.GET or None, prefix="auto")
+    plan = None
+    if auto_form.is_bound and auto_form.is_valid():
+        plan = services.plan_for(rfp, per_proposal=auto_form.cleaned_data["per_proposal"])
+    pool = list(services.pool_of(rfp))
+    sealed = proposal_rules.is_sealed(rfp)
+    # Before opening, assignments can be made blind: staff see counts, never titles.
+    proposals = [] if sealed else list(services.assignable_proposals(rfp))
+    by_proposal = selectors.assignments_by_proposal(rfp)
+    names = {u.pk: u.email for u in pool}
+    titles = {p.pk: p.title for p in proposals}
+    return render(
+        request,
+        "evaluation/staff_evaluation.html",
+        {
+            "rfp": rfp,
+            "sealed": sealed,
+            "submitted_count": services.assignable_proposals(rfp).count() if sealed else None,
+            "pool": pool,
+            "invitations": selectors.pending_invitations(rfp),
+            "invite_form": invite_form,
+            "auto_form": auto_form,
+            "plan": plan,
+            "plan_rows": [(titles.get(p, p), names.get(r, r)) for p, r in plan.new] if plan else [],
+            "plan_short": [(titles.get(p, p), n) for p, n in plan.short.items()] if plan else [],
+            "plan_avoided": [(titles.get(p, p), names.get(r, r), why) for p, r, why in plan.avoided]
+            if plan
+            else [],
+            "rows": [(p, by_proposal.get(p.pk, [])) for p in proposals],
+        },
+    )
+
+
+@permissions.staff_required
+@require_POST
+def staff_invite_reviewer(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    form = InviteReviewerForm(request.POST, prefix="invite")
+    if form.is_valid():
+        try:
+            services.invite_reviewer(
+                rfp=rfp,
+                email=form.cleaned_data["email"],
+                staff_user=request.user,
+                now=request.received_at,
+                request=request,
+            )
+        except services.EvaluationError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The invitation has been sent."))
+    else:
+        messages.error(request, _("Enter a valid e-mail address."))
+    return redirect("staff_evaluation", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_remove_reviewer(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    reviewer = get_object_or_404(services.pool_of(rfp), pk=user_id)
+    services.remove_from_pool(
+        rfp=rfp,
+        reviewer=reviewer,
+        staff_user=request.user,
+        now=request.received_at,
+        request=request,
+    )
+    messages.success(
+        request,
+        _("%(email)s has left the pool; their submitted reviews stay, marked.")
+        % {"email": reviewer.email},
+    )
+    return redirect("staff_evaluation", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_assign(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    proposal = get_object_or_404(
+        services.assignable_proposals(rfp), pk=request.POST.get("proposal")
+    )
+    reviewer = get_object_or_404(services.pool_of(rfp), pk=request.POST.get("reviewer"))
+    try:
+        services.assign(
+            proposal=proposal,
+            reviewer=reviewer,
+            staff_user=request.user,
+            now=request.received_at,
+            request=request,
+        )
+    except services.EvaluationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Assigned."))
+    return redirect("staff_evaluation", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_auto_assign(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    form = AutoAssignForm(request.POST, prefix="auto")
+    if not form.is_valid():
+        messages.error(request, _("Choose between 1 and 10 reviewers per proposal."))
+        return redirect("staff_evaluation", slug=rfp.slug)
+    plan = services.plan_for(rfp, per_proposal=form.cleaned_data["per_proposal"])
+    made = services.apply_plan(
+        rfp=rfp, plan=plan, staff_user=request.user, now=request.received_at, request=request
+    )
+    messages.success(
+        request,
+        ngettext("%(n)s assignment made.", "%(n)s assignments made.", made) % {"n": made},
+    )
+    return redirect("staff_evaluation", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_reopen_review(request: HttpRequest, slug: str, review_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    review = selectors.review_in(rfp, review_id)
+    services.reopen_review(
+        review=review, staff_user=request.user, now=request.received_at, request=request
+    )
+    messages.success(request, _("The review is open for editing again."))
+    return redirect("staff_evaluation", slug=rfp.slug)
+
+
+# --- Dashboard and decisions -------------------------------------------------------------
+
+
+@permissions.staff_required
+def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    if proposal_rules.is_sealed(rfp):
+        messages.info(
+            request, _("Proposals are sealed until the deadline; the dashboard opens then.")
+        )
+        return redirect("staff_evaluation", slug=rfp.slug)
+    sort = request.GET.get("sort", "rank")
+    flag = request.GET.get("flag") or None
+    board = dashboard.build(rfp, sort=sort, flag=flag)
+    # Ranking needs every proposal; the page shows them a hundred at a time (an RFP with
+    # thousands of proposals made a page of megabytes: bench/dashboard).
+    page = Paginator(board.rows, dashboard.PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    heat = dashboard.heat_map(board, rows)
+    distributions = dashboard.distribution_charts(board)
+    audit.record(action="dashboard.viewed", request=request, obj=rfp)
+    return render(
+        request,
+        "evaluation/dashboard.html",
+        {
+            "rfp": rfp,
+            "board": board,
+            "rows": rows,
+            "page": page,
+            "query": query.urlencode(),
+            "heat": heat,
+            "distributions": distributions,
+            "sort": sort,
+            "flag": flag or "",
+            "release": decisions.release_of(rfp),
+            "sorts": [
+                ("rank", _("rank")),
+                ("title", _("title")),
+                ("spread", _("disagreement")),
+                ("reviews", _("reviews done")),
+            ],
+            "flags": [
+                ("", _("all")),
+                ("disagreement", _("wide disagreement")),
+                ("gate", _("gate flagged")),
+                ("incomplete", _("reviews missing")),
+                ("over_cap", _("over a cap")),
+            ],
+        },
+    )
+
+
+@permissions.staff_required
+def staff_decision(request: HttpRequest, slug: str, proposal_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    proposal = selectors.decidable_proposal(rfp, proposal_id)
+    existing = selectors.decision_of(proposal)
+    form = DecisionForm(
+        request.POST or None,
+        features=selectors.award_features(rfp),
+        initial=DecisionForm.initial_from(existing),
+    )
+    warnings = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            decisions.record_decision(
+                proposal=proposal,
+                staff_user=request.user,
+                outcome=form.cleaned_data["outcome"],
+                rationale=form.cleaned_data["rationale"],
+                awards=form.awards(),
+                confirm_over_cap=form.cleaned_data["confirm_over_cap"],
+                now=request.received_at,
+                request=request,
+            )
+        except decisions.OverCap as exc:
+            warnings = exc.warnings
+            form.add_error("confirm_over_cap", _("An award is above a cap: confirm to keep it."))
+        except decisions.DecisionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, _("Decision recorded for %(title)s.") % {"title": proposal.title}
+            )
+            return redirect("staff_dashboard", slug=rfp.slug)
+    version = selectors.latest_version(proposal)
+    fields = version.fields.get("fields", {}) if version else {}
+    return render(
+        request,
+        "evaluation/decision_form.html",
+        {
+            "rfp": rfp,
+            "proposal": proposal,
+            "form": form,
+            "warnings": warnings,
+            "budget": submission.budget_check_for(rfp, fields),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@permissions.staff_required
+@require_POST
+def staff_publish_decisions(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    try:
+        result = decisions.publish_decisions(
+            rfp=rfp, staff_user=request.user, now=request.received_at, request=request
+        )
+    except decisions.DecisionError as exc:
+        messages.error(request, str(exc))
+    else:
+        if result.published:
+            messages.success(
+                request, _("Decisions published; %(n)s e-mails queued.") % {"n": result.mails}
+            )
+        else:
+            messages.info(
+                request, _("The decisions were already published; nothing was sent again.")
+            )
+    return redirect("staff_dashboard", slug=rfp.slug)
+
+
+@permissions.staff_required
+@require_POST
+def staff_preliminary(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    try:
+        count = decisions.send_preliminary(
+            rfp=rfp,
+            staff_user=request.user,
+            message=request.POST.get("message", ""),
+            now=request.received_at,
+            request=request,
+        )
+    except decisions.DecisionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("Preliminary status sent; %(n)s e-mails queued.") % {"n": count}
+        )
+    return redirect("staff_dashboard", slug=rfp.slug)
+
+
+# --- Exports -----------------------------------------------------------------------------------
+
+
+@permissions.staff_required
+def staff_exports(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    if request.method == "POST":
+        try:
+            export = export_requests.request_export(
+                rfp=rfp,
+                kind=request.POST.get("kind", ""),
+                user=request.user,
+                now=request.received_at,
+                request=request,
+            )
+        except export_requests.ExportRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, _("%(kind)s started.") % {"kind": export.get_kind_display().capitalize()}
+            )
+        return redirect("staff_exports", slug=rfp.slug)
+    return render(
+        request,
+        "evaluation/exports.html",
+        {
+            "rfp": rfp,
+            "sealed": proposal_rules.is_sealed(rfp),
+            "kinds": Export.Kind.choices,
+            "exports": selectors.recent_exports(rfp),
+        },
+    )
+
+
+@permissions.staff_required
+def staff_export_status(request: HttpRequest, slug: str, export_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    export = selectors.export_in(rfp, export_id)
+    return render(request, "evaluation/_export_row.html", {"export": export, "rfp": rfp})
+
+
+@permissions.staff_required
+def staff_export_download(request: HttpRequest, slug: str, export_id: int) -> HttpResponse:
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    export = selectors.downloadable_export(request, rfp, export_id)
+    suffix = exports.EXTENSIONS[export.kind]
+    content_type = {"pdf": "application/pdf", "csv": "text/csv", "zip": "application/zip"}[suffix]
+    return serve_attachment(export.file.name, f"{rfp.slug}-{export.kind}.{suffix}", content_type)

@@ -1,0 +1,54 @@
+"""URLs of the RFP and proposal pages: public, proposer, team and staff (included at the root
+by rfp_portal/urls.py; names are global, as every template and test uses them)."""
+
+from django.urls import include, path
+
+from proposals.feeds import PublishedRFPFeed
+from proposals.views import proposer, public, staff, team
+
+proposal_urls = [
+    path("", proposer.edit, name="proposal_edit"),
+    path("budget-check/", proposer.budget_preview, name="proposal_budget"),
+    path("autosave/", proposer.autosave, name="proposal_autosave"),
+    path("document/", proposer.draft_document, name="proposal_document"),
+    path("submit/", proposer.submit, name="proposal_submit"),
+    path("withdraw/", proposer.withdraw, name="proposal_withdraw"),
+    path("team/", team.team, name="proposal_team"),
+    path("team/<int:member_id>/remove/", team.remove_member, name="proposal_remove_member"),
+    path("versions/<int:number>/", proposer.version, name="proposal_version"),
+    path("versions/<int:number>/document/", proposer.version_document, name="version_document"),
+    path("versions/<int:number>/receipt.pdf", proposer.receipt_pdf, name="receipt_pdf"),
+]
+
+urlpatterns = [
+    path("", public.home, name="home"),
+    path("rfps/<slug:slug>/", public.rfp_detail, name="rfp_detail"),
+    path("rfps/<slug:slug>/deadline.ics", public.rfp_calendar, name="rfp_calendar"),
+    path("rfps/<slug:slug>/addenda/<int:number>/", public.addendum_detail, name="addendum_detail"),
+    path(
+        "rfps/<slug:slug>/addenda/<int:number>/acknowledge/",
+        proposer.acknowledge_addendum,
+        name="addendum_acknowledge",
+    ),
+    path("rfps/<slug:slug>/propose/", proposer.start, name="proposal_start"),
+    path("rfps/<slug:slug>/interest/", proposer.register_interest, name="rfp_interest"),
+    path("rfps/<slug:slug>/questions/", public.ask_question, name="rfp_ask"),
+    path("feeds/rfps.atom", PublishedRFPFeed(), name="rfp_feed"),
+    path("verify/", public.verify_receipt, name="verify_receipt"),
+    path("subscribe/", public.subscribe, name="subscribe"),
+    path(
+        "subscribe/confirm/<str:token>/", public.subscription_confirm, name="subscription_confirm"
+    ),
+    path(
+        "subscribe/stop/<str:token>/",
+        public.subscription_unsubscribe,
+        name="subscription_unsubscribe",
+    ),
+    path("proposals/", proposer.my_proposals, name="my_proposals"),
+    path("proposals/<int:pk>/", include(proposal_urls)),
+    path("invitations/<str:token>/", team.accept_invitation, name="accept_invitation"),
+    path("staff/", staff.home, name="staff_home"),
+    path("staff/rfps/<slug:slug>/addendum/", staff.publish_addendum, name="staff_addendum"),
+    path("staff/rfps/<slug:slug>/questions/", staff.questions, name="staff_questions"),
+    path("staff/audit/", staff.audit_log, name="audit_log"),
+]
