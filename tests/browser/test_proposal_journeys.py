@@ -1,7 +1,9 @@
 """The proposer's journeys (and the staff addendum) in headless chromium, axe on every page."""
 
+import os
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -275,3 +277,37 @@ def test_draft_autosaves_while_typing_and_a_later_save_is_not_stale(
     expect(page.locator(".messages")).to_contain_text("Your draft has been saved.")
     proposal.refresh_from_db()
     assert proposal.fields["similar_projects"] == "And this."
+
+
+def test_f_a_pdf_too_complex_to_check_is_refused_in_words_and_the_next_waits_a_minute(
+    page, open_rfp, proposer, password, pdf_file, tmp_path, assert_accessible
+):
+    """Issue 13: a hostile PDF (an object-stream bomb) is refused within seconds, in words, with
+    every answer kept; the account's next upload is not checked for a minute, and says so."""
+    from tests.proposals.hostile_pdfs import objstm_bomb
+
+    bomb = tmp_path / "bomb.pdf"
+    bomb.write_bytes(objstm_bomb())
+    proposal = ready_draft(open_rfp, proposer, "Rival proposal", with_pdf=False)
+    sign_in(page, proposer.email, password)
+    page.goto(proposal.get_absolute_url())
+    page.get_by_label("The team").fill("Typed just before the upload.")
+    page.get_by_label("Proposal document (PDF)").set_input_files(bomb)
+    page.get_by_role("button", name="Save draft").click()
+    error = page.locator("#id_document_error, .errorlist").first
+    expect(page.locator("main")).to_contain_text("This PDF is too complex to check")
+    expect(page.locator("main")).to_contain_text("Nothing was saved.")
+    expect(page.get_by_label("The team")).to_have_value("Typed just before the upload.")
+    expect(error).to_be_visible()
+    assert_accessible(page)
+    shots = Path(os.environ.get("LOOK_DIR", tmp_path))  # LOOK_DIR=/tmp/x keeps them to look at
+    page.screenshot(path=str(shots / "too-complex.png"), full_page=True)
+
+    page.get_by_label("Proposal document (PDF)").set_input_files(pdf_file)
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("main")).to_contain_text("waits a minute before checking another one")
+    expect(page.get_by_label("The team")).to_have_value("Typed just before the upload.")
+    assert_accessible(page)
+    page.screenshot(path=str(shots / "paused.png"), full_page=True)
+    proposal.refresh_from_db()
+    assert not proposal.document and not proposal.versions.exists()
