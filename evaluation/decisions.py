@@ -21,6 +21,7 @@ from evaluation.models import Decision, DecisionRelease, Review
 from proposals import rules as proposal_rules
 from proposals.models import RFP, Feature, Proposal
 from rfp_portal import audit, outbox
+from rfp_portal.audit import AuditAction
 
 
 class DecisionError(Exception):
@@ -96,7 +97,7 @@ def record_decision(
         },
     )
     audit.record(
-        action="decision.recorded",
+        action=AuditAction.DECISION_RECORDED,
         actor=staff_user,
         obj=proposal,
         request=request,
@@ -153,7 +154,7 @@ def send_preliminary(*, rfp: RFP, staff_user, message: str, now: datetime, reque
         extra={"message": release.preliminary_message},
     )
     audit.record(
-        action="decision.preliminary_sent",
+        action=AuditAction.DECISION_PRELIMINARY_SENT,
         actor=staff_user,
         obj=rfp,
         request=request,
@@ -191,7 +192,7 @@ def publish_decisions(*, rfp: RFP, staff_user, now: datetime, request=None) -> P
         rfp, proposals, key=f"decision:{rfp.pk}", template="evaluation/email/decision", extra={}
     )
     audit.record(
-        action="decision.published",
+        action=AuditAction.DECISION_PUBLISHED,
         actor=staff_user,
         obj=rfp,
         request=request,

@@ -17,6 +17,7 @@ from evaluation.models import Export
 from proposals import rules as proposal_rules
 from proposals.models import RFP
 from rfp_portal import audit
+from rfp_portal.audit import AuditAction
 from rfp_portal.queueing import enqueue_on_commit
 
 
@@ -32,7 +33,7 @@ def request_export(*, rfp: RFP, kind: str, user, now: datetime, request=None) ->
         raise ExportRefused(_("Unknown export."))
     export = Export.objects.create(rfp=rfp, kind=kind, requested_by=user, created_at=now)
     audit.record(
-        action="export.requested",
+        action=AuditAction.EXPORT_REQUESTED,
         actor=user,
         obj=rfp,
         request=request,

@@ -29,6 +29,7 @@ from proposals import selectors as proposal_selectors
 from proposals.models import RFP, Proposal
 from proposals.submission import budget_check_for
 from rfp_portal import audit, deadlines
+from rfp_portal.audit import AuditAction
 from rfp_portal.pdf_rendering import render_pdf
 
 EXTENSIONS = {
@@ -89,7 +90,7 @@ def run(export_id: int) -> Export:
         export.finished_at = timezone.now()
         export.save()
         audit.record(
-            action="export.finished",
+            action=AuditAction.EXPORT_FINISHED,
             actor=export.requested_by,
             obj=export.rfp,
             details={"export": export.pk, "kind": export.kind, "problems": problems},

@@ -87,6 +87,16 @@ class Assignment(models.Model):
         return self.removed_at is None
 
     @property
+    def is_undeclared(self) -> bool:
+        """The reviewer has not yet said whether they have a conflict."""
+        return self.conflict == self.Conflict.UNDECLARED
+
+    @property
+    def is_declared(self) -> bool:
+        """The reviewer declared a conflict (not: declared none)."""
+        return self.conflict == self.Conflict.DECLARED
+
+    @property
     def proposal_label(self) -> str:
         """How the reviewer sees the proposal named: its title only after declaring no conflict
         (rule 5: no content before that, and none at all with a conflict)."""
@@ -111,6 +121,10 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"Review by {self.assignment.reviewer} of {self.assignment.proposal}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.state == self.State.SUBMITTED
 
 
 class Assessment(models.Model):

@@ -18,6 +18,7 @@ from evaluation.models import (
 from proposals import rules as proposal_rules
 from proposals.models import RFP, Feature, Proposal, SubmissionVersion
 from rfp_portal import audit, permissions
+from rfp_portal.audit import AuditAction
 
 
 def queue_of(user) -> list[Assignment]:
@@ -57,7 +58,7 @@ def assignment_for(request, proposal_id: int) -> Assignment:
     if assignment is None or proposal_rules.is_sealed(proposal.rfp):
         raise audit.refuse(
             request,
-            "review.access_refused",
+            AuditAction.REVIEW_ACCESS_REFUSED,
             details={"path": request.path, "proposal_id": proposal_id},
         )
     return assignment
@@ -87,7 +88,7 @@ def thread_proposal(request, pk: int) -> Proposal:
     if proposal is None or not rules.can_use_clarifications(request.user, proposal):
         raise audit.refuse(
             request,
-            "clarification.access_refused",
+            AuditAction.CLARIFICATION_ACCESS_REFUSED,
             details={"path": request.path, "proposal_id": pk},
         )
     return proposal
@@ -99,7 +100,7 @@ def discussion_proposal(request, proposal_id: int) -> Proposal:
     proposal = get_object_or_404(Proposal.objects.select_related("rfp"), pk=proposal_id)
     if not rules.can_discuss(request.user, proposal):
         raise audit.refuse(
-            request, "discussion.access_refused", details={"proposal_id": proposal_id}
+            request, AuditAction.DISCUSSION_ACCESS_REFUSED, details={"proposal_id": proposal_id}
         )
     return proposal
 
@@ -182,7 +183,7 @@ def downloadable_export(request, rfp: RFP, export_id: int) -> Export:
     if proposal_rules.is_sealed(rfp) or not export.file:
         raise Http404
     audit.record(
-        action="export.downloaded",
+        action=AuditAction.EXPORT_DOWNLOADED,
         request=request,
         obj=rfp,
         details={"export": export.pk, "kind": export.kind},

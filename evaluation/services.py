@@ -26,6 +26,7 @@ from evaluation.models import Assessment, Assignment, PoolMember, Review, Review
 from proposals import rules as proposal_rules
 from proposals.models import RFP, Criterion, Proposal
 from rfp_portal import audit, deadlines, outbox, permissions, tokens
+from rfp_portal.audit import AuditAction
 
 INVITE_SALT = "evaluation.reviewer-invitation"
 INVITE_MAX_AGE = 21 * 24 * 3600
@@ -43,15 +44,16 @@ def invitation_token(invitation: ReviewerInvitation) -> str:
 
 
 def invitation_from_token(token: str) -> ReviewerInvitation:
-    data = tokens.read(
+    invitation, data = tokens.load(
         token,
         salt=INVITE_SALT,
         max_age=INVITE_MAX_AGE,
+        queryset=ReviewerInvitation.objects.select_related("rfp"),
+        id_key="i",
         error=EvaluationError,
         expired=_("This invitation has expired; ask the staff for a new one."),
         invalid=_("This invitation link is not valid."),
     )
-    invitation = ReviewerInvitation.objects.select_related("rfp").filter(pk=data.get("i")).first()
     if invitation is None or invitation.email != data.get("e"):
         raise EvaluationError(_("This invitation link is not valid."))
     return invitation
@@ -78,7 +80,7 @@ def invite_reviewer(*, rfp: RFP, email: str, staff_user, now: datetime, request=
         rfp=rfp,
     )
     audit.record(
-        action="pool.invited",
+        action=AuditAction.POOL_INVITED,
         actor=staff_user,
         obj=rfp,
         request=request,
@@ -111,7 +113,9 @@ def accept_reviewer_invitation(*, invitation: ReviewerInvitation, user, now, req
         invitation.accepted_at = now
         invitation.save(update_fields=["accepted_at"])
     permissions.grant_role(user, permissions.Role.REVIEWER)
-    audit.record(action="pool.joined", actor=user, obj=invitation.rfp, request=request, at=now)
+    audit.record(
+        action=AuditAction.POOL_JOINED, actor=user, obj=invitation.rfp, request=request, at=now
+    )
     return member
 
 
@@ -128,7 +132,7 @@ def remove_from_pool(*, rfp: RFP, reviewer, staff_user, now, request=None) -> No
     )
     assignments.update(removed_at=now)
     audit.record(
-        action="pool.removed",
+        action=AuditAction.POOL_REMOVED,
         actor=staff_user,
         obj=rfp,
         request=request,
@@ -202,7 +206,7 @@ def _assign(
             proposal=proposal, reviewer=reviewer, assigned_by=staff_user, assigned_at=now
         )
     audit.record(
-        action="assignment.created",
+        action=AuditAction.ASSIGNMENT_CREATED,
         actor=staff_user,
         obj=proposal,
         request=request,
@@ -340,7 +344,7 @@ def declare_conflict(
         assignment.conflict = Assignment.Conflict.NONE
     assignment.save()
     audit.record(
-        action="conflict.declared" if conflict else "conflict.none",
+        action=AuditAction.CONFLICT_DECLARED if conflict else AuditAction.CONFLICT_NONE,
         actor=user,
         obj=assignment.proposal,
         request=request,
@@ -468,7 +472,7 @@ def save_review(
         review.reopened_at = None
     review.save()
     audit.record(
-        action=("review.submitted" if submit else "review.saved"),
+        action=(AuditAction.REVIEW_SUBMITTED if submit else AuditAction.REVIEW_SAVED),
         actor=user,
         obj=proposal,
         request=request,
@@ -492,7 +496,7 @@ def reopen_review(*, review: Review, staff_user, now, request=None) -> Review:
     review.reopened_at = now  # the reviewer may edit again, even past the due date
     review.save(update_fields=["state", "reopened_at"])
     audit.record(
-        action="review.reopened",
+        action=AuditAction.REVIEW_REOPENED,
         actor=staff_user,
         obj=review.assignment.proposal,
         request=request,

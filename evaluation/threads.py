@@ -14,6 +14,7 @@ from evaluation.models import Assignment, Message
 from proposals import rules as proposal_rules
 from proposals.models import Proposal
 from rfp_portal import audit, outbox
+from rfp_portal.audit import AuditAction
 
 TEXT_LIMIT = 10_000
 
@@ -69,7 +70,9 @@ def post_clarification(*, proposal: Proposal, user, text: str, now: datetime, re
             about_bidder=True,
         )
     audit.record(
-        action="clarification.answered" if from_team else "clarification.requested",
+        action=AuditAction.CLARIFICATION_ANSWERED
+        if from_team
+        else AuditAction.CLARIFICATION_REQUESTED,
         actor=user,
         obj=proposal,
         request=request,
@@ -86,7 +89,9 @@ def post_discussion(*, proposal: Proposal, user, text: str, now: datetime, reque
     message = Message.objects.create(
         proposal=proposal, kind=Message.Kind.DISCUSSION, author=user, text=_clean(text), at=now
     )
-    audit.record(action="discussion.posted", actor=user, obj=proposal, request=request, at=now)
+    audit.record(
+        action=AuditAction.DISCUSSION_POSTED, actor=user, obj=proposal, request=request, at=now
+    )
     return message
 
 

@@ -20,6 +20,7 @@ from proposals.models import (
     ProposalMember,
 )
 from rfp_portal import audit, deadlines, outbox
+from rfp_portal.audit import AuditAction
 
 # The RFP fields an addendum may change, with the label readers see.
 EDITABLE_FIELDS = {
@@ -61,7 +62,7 @@ def acknowledge(*, addendum: Addendum, user, now: datetime, request=None) -> boo
     )
     if created:
         audit.record(
-            action=AddendumAcknowledgement.AUDIT_ACTION,
+            action=AuditAction.ADDENDUM_ACKNOWLEDGED,
             actor=user,
             obj=addendum,
             request=request,
@@ -140,7 +141,7 @@ def publish_addendum(
         deadline_after=rfp.deadline_instant if moved else None,
     )
     audit.record(
-        action="addendum.published",
+        action=AuditAction.ADDENDUM_PUBLISHED,
         actor=actor,
         obj=addendum,
         request=request,
@@ -241,5 +242,7 @@ def _notify(addendum: Addendum) -> None:
 def register_interest(*, rfp: RFP, user, now: datetime, request=None) -> bool:
     _, created = Interest.objects.get_or_create(rfp=rfp, user=user, defaults={"created_at": now})
     if created:
-        audit.record(action="rfp.interest_registered", actor=user, obj=rfp, request=request, at=now)
+        audit.record(
+            action=AuditAction.RFP_INTEREST_REGISTERED, actor=user, obj=rfp, request=request, at=now
+        )
     return created

@@ -18,6 +18,7 @@ from django.db import transaction
 from proposals import demo, services
 from proposals.models import RFP
 from rfp_portal import audit, deadlines
+from rfp_portal.audit import AuditAction
 
 # A review due date that the move would leave at or before the new deadline is put this far
 # after it, so reviewers have time (and the "review due" rules keep making sense).
@@ -95,7 +96,7 @@ def deadline_passes(*, slug: str, now: datetime, actor=None) -> DeadlinePassed:
         ]
     )
     audit.record(
-        action="rfp.demo_deadline_moved",
+        action=AuditAction.RFP_DEMO_DEADLINE_MOVED,
         actor=actor,
         obj=rfp,
         at=now,

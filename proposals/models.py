@@ -418,6 +418,10 @@ class ProposalMember(models.Model):
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"
 
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
 
 class Invitation(models.Model):
     """An e-mailed invitation to co-author a proposal; accepted through a signed link."""
@@ -527,10 +531,6 @@ class Addendum(models.Model):
 
 
 class AddendumAcknowledgement(models.Model):
-    # The audit action of an acknowledgement (proposals.addenda.acknowledge): the sealing filter
-    # (proposals.rules.sealed_audit_events) looks for it, as who acknowledged is who bid.
-    AUDIT_ACTION = "addendum.acknowledged"
-
     addendum = models.ForeignKey(
         Addendum, on_delete=models.CASCADE, related_name="acknowledgements"
     )

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from proposals.addenda import people_concerned
 from proposals.models import RFP, Question
 from rfp_portal import audit, deadlines, outbox
+from rfp_portal.audit import AuditAction
 
 
 class QuestionRefused(Exception):
@@ -30,7 +31,9 @@ def ask(*, rfp: RFP, user, text: str, now: datetime, request=None) -> Question:
     if not text:
         raise QuestionRefused(_("Write your question first."))
     question = Question.objects.create(rfp=rfp, asker=user, text=text, asked_at=now)
-    audit.record(action="question.asked", actor=user, obj=question, request=request, at=now)
+    audit.record(
+        action=AuditAction.QUESTION_ASKED, actor=user, obj=question, request=request, at=now
+    )
     return question
 
 
@@ -47,7 +50,7 @@ def answer(
     question.state = Question.State.ANSWERED if publish else Question.State.DECLINED
     question.save()
     audit.record(
-        action="question.answered" if publish else "question.declined",
+        action=AuditAction.QUESTION_ANSWERED if publish else AuditAction.QUESTION_DECLINED,
         actor=staff_user,
         obj=question,
         request=request,

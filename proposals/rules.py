@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from django.db.models import BooleanField, Case, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from proposals.models import RFP, Addendum, AddendumAcknowledgement, Proposal, ProposalMember
+from proposals.models import RFP, Addendum, Proposal, ProposalMember
+from rfp_portal.audit import AuditAction
 from rfp_portal.permissions import Role, has_role, is_staff_member
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def sealed_audit_events() -> Q:
     )
     return Q(object_type="proposals.proposal", object_id__in=[str(pk) for pk in ids]) | Q(
         object_type="proposals.addendum",
-        action=AddendumAcknowledgement.AUDIT_ACTION,
+        action=AuditAction.ADDENDUM_ACKNOWLEDGED,
         object_id__in=[str(pk) for pk in addenda],
     )
 

@@ -10,12 +10,10 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from proposals import rules
-from proposals.models import RFP, Feature, Milestone
-from rfp_portal import permissions
+from proposals.models import RFP, Feature, Milestone, Proposal, SubmissionVersion
+from rfp_portal import audit, permissions
+from rfp_portal.audit import AuditAction
 from rfp_portal.formatting import money
-
-# The audit action of a refused look at a proposal or one of its versions (rule 9).
-ACCESS_REFUSED = "proposal.access_refused"
 
 
 def published_rfps() -> QuerySet[RFP]:
@@ -110,9 +108,6 @@ def proposals_of(user):
 
 def team_proposal(request, pk: int):
     """A proposal the requester is on the team of, or 404 (and an audit event: no guessing)."""
-    from proposals.models import Proposal
-    from rfp_portal import audit
-
     proposal = (
         Proposal.objects.select_related("rfp")
         .annotate(viewer_team_role=rules.team_role_subquery(request.user))
@@ -123,7 +118,9 @@ def team_proposal(request, pk: int):
         rules.remember_team_role(proposal, request.user, proposal.viewer_team_role)
     if proposal is None or not rules.is_on_team(request.user, proposal):
         raise audit.refuse(
-            request, ACCESS_REFUSED, details={"path": request.path, "proposal_id": pk}
+            request,
+            AuditAction.PROPOSAL_ACCESS_REFUSED,
+            details={"path": request.path, "proposal_id": pk},
         )
     return proposal
 
@@ -149,9 +146,6 @@ def readable_version(request, pk: int, number: int):
 
     Reads by anyone outside the team are audit events (rule 9).
     """
-    from proposals.models import SubmissionVersion
-    from rfp_portal import audit
-
     version = (
         SubmissionVersion.objects.select_related("proposal__rfp", "submitted_by")
         .annotate(viewer_team_role=rules.team_role_subquery(request.user, "proposal_id"))
@@ -162,11 +156,13 @@ def readable_version(request, pk: int, number: int):
         rules.remember_team_role(version.proposal, request.user, version.viewer_team_role)
     if version is None or not rules.can_read_submissions(request.user, version.proposal):
         raise audit.refuse(
-            request, ACCESS_REFUSED, details={"path": request.path, "proposal_id": pk}
+            request,
+            AuditAction.PROPOSAL_ACCESS_REFUSED,
+            details={"path": request.path, "proposal_id": pk},
         )
     if not rules.is_on_team(request.user, version.proposal):
         audit.record(
-            action="proposal.version_viewed",
+            action=AuditAction.PROPOSAL_VERSION_VIEWED,
             request=request,
             obj=version.proposal,
             details={"version": version.number, "path": request.path},

@@ -26,6 +26,7 @@ from proposals.models import (
     TimelineEntry,
 )
 from rfp_portal import audit, deadlines
+from rfp_portal.audit import AuditAction
 
 
 def compute_deadline(rfp: RFP) -> datetime:
@@ -54,7 +55,7 @@ def save_rfp(*, rfp: RFP, actor: Any = None, request: Any = None) -> RFP:
     if rfp.is_published and not was_published:
         _announce(rfp, actor=actor, request=request)
     audit.record(
-        action="rfp.created" if creating else "rfp.saved",
+        action=AuditAction.RFP_CREATED if creating else AuditAction.RFP_SAVED,
         actor=actor,
         obj=rfp,
         request=request,
@@ -79,7 +80,11 @@ def _announce(rfp: RFP, *, actor: Any, request: Any) -> None:
 
     count = announce(rfp)
     audit.record(
-        action="rfp.published", actor=actor, obj=rfp, request=request, details={"mailed": count}
+        action=AuditAction.RFP_PUBLISHED,
+        actor=actor,
+        obj=rfp,
+        request=request,
+        details={"mailed": count},
     )
 
 
@@ -233,7 +238,7 @@ def open_due_rfps(*, now: datetime) -> list[RFP]:
         rfp.opened_at = now
         rfp.save(update_fields=["opened_at", "updated_at"])
         audit.record(
-            action="rfp.opened",
+            action=AuditAction.RFP_OPENED,
             obj=rfp,
             at=now,
             details={"submitted": rfp.proposals.filter(state=Proposal.State.SUBMITTED).count()},

@@ -38,6 +38,7 @@ from proposals.models import (
     field_name,
 )
 from rfp_portal import audit, deadlines, outbox
+from rfp_portal.audit import AuditAction
 from rfp_portal.queueing import enqueue_on_commit
 
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
@@ -190,7 +191,9 @@ def start_proposal(*, rfp: RFP, user, title: str, now: datetime, request=None) -
     ProposalMember.objects.create(
         proposal=proposal, user=user, role=ProposalMember.Role.OWNER, added_at=now
     )
-    audit.record(action="proposal.started", actor=user, obj=proposal, request=request, at=now)
+    audit.record(
+        action=AuditAction.PROPOSAL_STARTED, actor=user, obj=proposal, request=request, at=now
+    )
     return proposal
 
 
@@ -314,7 +317,7 @@ def _save_locked(
     proposal.updated_at = now
     proposal.save()
     audit.record(
-        action="proposal.draft_saved",
+        action=AuditAction.PROPOSAL_DRAFT_SAVED,
         actor=user,
         obj=proposal,
         request=request,
@@ -439,7 +442,7 @@ def _submit_locked(
     proposal.updated_at = now
     proposal.save(update_fields=["state", "edit_count", "withdrawn_at", "updated_at"])
     audit.record(
-        action="proposal.submitted",
+        action=AuditAction.PROPOSAL_SUBMITTED,
         actor=user,
         obj=proposal,
         request=request,
@@ -553,7 +556,9 @@ def withdraw_proposal(*, proposal: Proposal, user, now: datetime, request=None) 
     proposal.edit_count += 1
     proposal.updated_at = now
     proposal.save(update_fields=["state", "withdrawn_at", "edit_count", "updated_at"])
-    audit.record(action="proposal.withdrawn", actor=user, obj=proposal, request=request, at=now)
+    audit.record(
+        action=AuditAction.PROPOSAL_WITHDRAWN, actor=user, obj=proposal, request=request, at=now
+    )
     _mail_team(
         proposal,
         key=f"withdrawn:{proposal.pk}:{now.isoformat()}",

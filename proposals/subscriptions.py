@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from proposals.models import RFP, Subscription
 from rfp_portal import audit, outbox, tokens
+from rfp_portal.audit import AuditAction
 
 SALT = "proposals.subscription"
 CONFIRM_MAX_AGE = 7 * 24 * 3600
@@ -25,15 +26,16 @@ def token_for(subscription: Subscription, purpose: str) -> str:
 
 
 def from_token(token: str, purpose: str, *, max_age: int | None = None) -> Subscription:
-    data = tokens.read(
+    subscription, data = tokens.load(
         token,
         salt=SALT,
         max_age=max_age,
+        queryset=Subscription.objects.all(),
+        id_key="s",
         error=SubscriptionError,
         expired=_("This link has expired. Subscribe again."),
         invalid=_("This link is not valid."),
     )
-    subscription = Subscription.objects.filter(pk=data.get("s")).first()
     if subscription is None or data.get("p") != purpose:
         raise SubscriptionError(_("This link is not valid."))
     return subscription
@@ -74,7 +76,7 @@ def confirm(*, subscription: Subscription, now: datetime) -> None:
         subscription.confirmed_at = now
         subscription.unsubscribed_at = None
         subscription.save(update_fields=["confirmed_at", "unsubscribed_at"])
-        audit.record(action="subscription.confirmed", obj=subscription, at=now)
+        audit.record(action=AuditAction.SUBSCRIPTION_CONFIRMED, obj=subscription, at=now)
 
 
 @transaction.atomic
@@ -82,7 +84,7 @@ def unsubscribe(*, subscription: Subscription, now: datetime) -> None:
     if subscription.unsubscribed_at is None:
         subscription.unsubscribed_at = now
         subscription.save(update_fields=["unsubscribed_at"])
-        audit.record(action="subscription.ended", obj=subscription, at=now)
+        audit.record(action=AuditAction.SUBSCRIPTION_ENDED, obj=subscription, at=now)
 
 
 def announce(rfp: RFP) -> int:

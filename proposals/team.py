@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from proposals import rules
 from proposals.models import Invitation, Proposal, ProposalMember
 from rfp_portal import audit, outbox, permissions, tokens
+from rfp_portal.audit import AuditAction
 
 SALT = "proposals.invitation"
 MAX_AGE = 14 * 24 * 3600
@@ -28,15 +29,16 @@ def invitation_token(invitation: Invitation) -> str:
 
 def invitation_from_token(token: str) -> Invitation:
     """The open invitation a token names; TeamError with a reason otherwise."""
-    data = tokens.read(
+    invitation, data = tokens.load(
         token,
         salt=SALT,
         max_age=MAX_AGE,
+        queryset=Invitation.objects.select_related("proposal__rfp"),
+        id_key="i",
         error=TeamError,
         expired=_("This invitation has expired. Ask the proposal's owner for a new one."),
         invalid=_("This invitation link is not valid."),
     )
-    invitation = Invitation.objects.select_related("proposal__rfp").filter(pk=data.get("i")).first()
     if invitation is None or invitation.email != data.get("e") or not invitation.is_open:
         raise TeamError(_("This invitation is no longer valid."))
     return invitation
@@ -63,7 +65,7 @@ def invite(*, proposal: Proposal, owner, email: str, now: datetime, request=None
         about_bidder=True,
     )
     audit.record(
-        action="team.invited",
+        action=AuditAction.TEAM_INVITED,
         actor=owner,
         obj=proposal,
         request=request,
@@ -92,7 +94,9 @@ def accept(*, invitation: Invitation, user, now: datetime, request=None) -> Prop
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     permissions.grant_role(user, permissions.Role.PROPOSER)
-    audit.record(action="team.joined", actor=user, obj=invitation.proposal, request=request, at=now)
+    audit.record(
+        action=AuditAction.TEAM_JOINED, actor=user, obj=invitation.proposal, request=request, at=now
+    )
     return invitation.proposal
 
 
@@ -106,7 +110,7 @@ def remove_member(*, proposal: Proposal, owner, member: ProposalMember, now, req
         raise TeamError(_("The owner cannot be removed."))
     member.delete()
     audit.record(
-        action="team.removed",
+        action=AuditAction.TEAM_REMOVED,
         actor=owner,
         obj=proposal,
         request=request,
@@ -121,4 +125,6 @@ def revoke(*, invitation: Invitation, owner, now, request=None) -> None:
         raise PermissionDenied
     invitation.revoked_at = now
     invitation.save(update_fields=["revoked_at"])
-    audit.record(action="team.invitation_revoked", actor=owner, obj=invitation.proposal, at=now)
+    audit.record(
+        action=AuditAction.TEAM_INVITATION_REVOKED, actor=owner, obj=invitation.proposal, at=now
+    )

@@ -8,6 +8,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.db import transaction
 
 from rfp_portal import audit, permissions
+from rfp_portal.audit import AuditAction
 from rfp_portal.models import User
 
 
@@ -38,7 +39,9 @@ def ensure_user(
             organisation=organisation,
             is_staff=admin_access,
         )
-        audit.record(action="account.created_by_operator", obj=user, details={"roles": roles})
+        audit.record(
+            action=AuditAction.ACCOUNT_CREATED_BY_OPERATOR, obj=user, details={"roles": roles}
+        )
     EmailAddress.objects.get_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
     )

@@ -17,6 +17,7 @@ from proposals import rules as proposal_rules
 from proposals import selectors as proposal_selectors
 from proposals import submission
 from rfp_portal import audit, permissions
+from rfp_portal.audit import AuditAction
 from rfp_portal.files import serve_attachment
 
 
@@ -176,7 +177,7 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     query.pop("page", None)
     heat = dashboard.heat_map(board, rows)
     distributions = dashboard.distribution_charts(board)
-    audit.record(action="dashboard.viewed", request=request, obj=rfp)
+    audit.record(action=AuditAction.DASHBOARD_VIEWED, request=request, obj=rfp)
     return render(
         request,
         "evaluation/dashboard.html",

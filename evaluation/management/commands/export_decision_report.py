@@ -8,6 +8,7 @@ from evaluation import exports
 from proposals import rules as proposal_rules
 from proposals.models import RFP
 from rfp_portal import audit
+from rfp_portal.audit import AuditAction
 
 
 class Command(BaseCommand):
@@ -25,5 +26,5 @@ class Command(BaseCommand):
             raise CommandError(f"{slug} is still sealed: its proposals open at the deadline.")
         data, _problems = exports.render_report(rfp=rfp)
         Path(output).write_bytes(data)
-        audit.record(action="export.report_written", obj=rfp, details={"output": output})
+        audit.record(action=AuditAction.EXPORT_REPORT_WRITTEN, obj=rfp, details={"output": output})
         self.stdout.write(f"Wrote {output} ({len(data):,} bytes).")
