@@ -289,5 +289,7 @@ LOGGING = {
         # One line per task at INFO drowns the demo's output when tasks run in-process.
         "celery.app.trace": {"level": "WARNING"},
         "kombu.connection": {"level": "ERROR"},
+        # WeasyPrint reports every step of every PDF ("Step 5 - Creating layout - Page 1") at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }
