@@ -216,6 +216,12 @@ def on_scale(fraction: Fraction | None, scale_max: int = 5, places: int = 2) -> 
     return round(Decimal(fraction.numerator) / Decimal(fraction.denominator) * scale_max, places)
 
 
+def overall_points(result: ProposalResult, places: int = 2) -> Decimal | None:
+    """The Overall score as every page, mail, PDF and CSV shows it (rounded for display).
+    Every caller uses this one function, so the figure is the same everywhere."""
+    return on_scale(result.overall, places=places)
+
+
 def as_decimal(value: Fraction | None, places: int = 2) -> Decimal | None:
     if value is None:
         return None

@@ -42,6 +42,7 @@ __all__ = [
     "describe_countdown",
     "format_deadline",
     "format_in_zone",
+    "html_datetime",
     "is_before_deadline",
     "is_valid_zone",
     "parse_utc_iso",
@@ -506,6 +507,14 @@ def describe_countdown(cd: Countdown) -> str:
 # --------------------------------------------------------------------------------------------
 # Machine-readable text
 # --------------------------------------------------------------------------------------------
+
+
+def html_datetime(instant: datetime) -> str:
+    """``instant`` for a ``<time datetime>`` attribute: UTC to the second, e.g.
+    "2019-02-01T12:00:00Z" (HTML allows at most three digits of a fraction; people never need
+    them, and receipts and exports keep the exact value through to_utc_iso())."""
+    _require_aware(instant, "instant")
+    return to_utc_iso(instant.astimezone(UTC).replace(microsecond=0))
 
 
 def to_utc_iso(instant: datetime) -> str:

@@ -71,6 +71,24 @@ def utc_iso(instant) -> str:
     return deadlines.to_utc_iso(instant) if instant else ""
 
 
+@register.filter
+def when(instant, zone: str | None = None) -> str:
+    """An instant written for people, localised and with its zone named:
+    ``{{ version.received_at|when }}`` → "Tuesday 1 December 2026, 07:11 UTC";
+    ``{{ x|when:viewer_zone }}`` in the reader's chosen zone (UTC when none). The one way pages,
+    mails and PDFs write an instant; CSV files and receipts' machine fields keep utc_iso."""
+    if not instant:
+        return ""
+    zone = zone if zone and deadlines.is_valid_zone(zone) else deadlines.UTC_ZONE_NAME
+    return deadlines.format_in_zone(instant, zone).text
+
+
+@register.filter
+def html_datetime(instant) -> str:
+    """The value of a ``<time datetime="…">`` attribute: valid HTML (no microseconds)."""
+    return deadlines.html_datetime(instant) if instant else ""
+
+
 money = register.filter("money", formatting.money)
 
 
