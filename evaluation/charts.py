@@ -16,13 +16,19 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-# A sequential blue scale; text switches to white on the darker half for contrast.
+# A sequential blue scale; text switches to white on the two darkest blues, where it has the
+# better contrast (dark text on #6fa2d0 reads at about 6:1, white only at about 2.7:1).
 SCALE = ["#f1f6fb", "#d3e3f2", "#a9c8e6", "#6fa2d0", "#3a76b0", "#1f4e79"]
+FIRST_DARK = 4
+
+
+def _ink(index: int) -> str:
+    return "#ffffff" if index >= FIRST_DARK else "#1b1f24"
 
 
 def _fill(fraction: float) -> tuple[str, str]:
     index = min(len(SCALE) - 1, max(0, round(fraction * (len(SCALE) - 1))))
-    return SCALE[index], "#ffffff" if index >= 3 else "#1b1f24"
+    return SCALE[index], _ink(index)
 
 
 def _svg(width: int, height: int, title: str, desc: str, body: str, ident: str) -> SafeString:
@@ -59,11 +65,49 @@ def _label(text: str, x: float, y: float, anchor: str, width: int, *, bold=False
     )
 
 
-def heat_map(rows: list[tuple[str, list[Decimal | None]]], columns: list[str], *, scale_max=5):
-    """Proposals (rows) by criteria (columns), each cell the mean score, written inside."""
+def _point(value: float) -> str:
+    """A scale point for a legend: 2 → "2", 2.6 → "2.6" (in the reader's locale)."""
+    if float(value).is_integer():
+        return formats.number_format(int(value), 0)
+    return formats.number_format(f"{value:.1f}", 1)
+
+
+def _heat_legend(x: float, y: float, scale_min: int, scale_max: int) -> str:
+    """The colour scale: one swatch per colour, each with the mean score it stands for."""
+    swatch_w, swatch_h = 44, 20
+    parts = [
+        f'<text x="{x}" y="{y + swatch_h / 2 + 4}" font-size="12" fill="#1b1f24">'
+        f"{escape(_('Colour scale (mean score):'))}</text>"
+    ]
+    start = x + 190
+    for index, fill in enumerate(SCALE):
+        value = scale_min + index * (scale_max - scale_min) / (len(SCALE) - 1)
+        ink = _ink(index)
+        left = start + index * swatch_w
+        parts.append(
+            f'<rect x="{left}" y="{y}" width="{swatch_w}" height="{swatch_h}" fill="{fill}" '
+            f'stroke="#c9d1d9"/>'
+            f'<text x="{left + swatch_w / 2}" y="{y + swatch_h / 2 + 4}" text-anchor="middle" '
+            f'font-size="11" fill="{ink}">{_point(value)}</text>'
+        )
+    return "".join(parts)
+
+
+def heat_map(
+    rows: list[tuple[str, list[Decimal | None]]],
+    columns: list[str],
+    *,
+    scale_min: int = 0,
+    scale_max: int = 5,
+):
+    """Proposals (rows) by criteria (columns), each cell the mean score, written inside; a
+    legend under the grid says which colour stands for which score."""
     label_width, cell_w, cell_h, head = 230, 150, 34, 44
-    width = label_width + cell_w * len(columns)
-    height = head + cell_h * len(rows) + 4
+    legend_h = 40
+    grid_bottom = head + cell_h * len(rows)
+    width = max(label_width + cell_w * len(columns), 190 + 44 * len(SCALE) + 8)
+    height = grid_bottom + 12 + legend_h
+    span = (scale_max - scale_min) or 1
     parts = []
     for index, column in enumerate(columns):
         x = label_width + index * cell_w + cell_w / 2
@@ -76,7 +120,7 @@ def heat_map(rows: list[tuple[str, list[Decimal | None]]], columns: list[str], *
             if value is None:
                 fill, ink, text = "#ffffff", "#4f5b66", "—"
             else:
-                fill, ink = _fill(float(value) / scale_max)
+                fill, ink = _fill((float(value) - scale_min) / span)
                 text = formats.number_format(f"{value:.2f}", 2)
             parts.append(
                 f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" '
@@ -84,28 +128,52 @@ def heat_map(rows: list[tuple[str, list[Decimal | None]]], columns: list[str], *
                 f'<text x="{x + cell_w / 2}" y="{y + cell_h / 2 + 4}" text-anchor="middle" '
                 f'font-size="12" fill="{ink}">{text}</text>'
             )
+    parts.append(_heat_legend(0, grid_bottom + 16, scale_min, scale_max))
     return _svg(
         width,
         height,
         _("Mean score per proposal and criterion"),
         _(
-            "A grid of %(rows)s proposals by %(cols)s criteria; darker cells are higher scores, "
-            "and each cell shows its mean score."
+            "A grid of %(rows)s proposals by %(cols)s criteria; darker cells are higher scores "
+            "(from %(low)s to %(high)s), and each cell shows its mean score."
         )
-        % {"rows": len(rows), "cols": len(columns)},
+        % {"rows": len(rows), "cols": len(columns), "low": scale_min, "high": scale_max},
         "".join(parts),
         "heatmap",
     )
 
 
+def _ticks(tallest: int) -> list[int]:
+    """Counts marked on the vertical axis: 0, the tallest bar, and the middle when whole."""
+    ticks = {0, tallest}
+    if tallest >= 4 and tallest % 2 == 0:
+        ticks.add(tallest // 2)
+    return sorted(ticks)
+
+
 def distribution(name: str, counts: list[int], *, scale_min: int = 0, ident: str = "dist"):
-    """How many reviews gave each score on one criterion: a small bar chart."""
-    bar_w, gap, plot_h, base = 34, 8, 90, 118
-    width = len(counts) * (bar_w + gap) + gap
+    """How many reviews gave each score on one criterion: a small bar chart with labelled axes
+    ("Number of reviews" up, "Score" along, with each scale point)."""
+    bar_w, gap, plot_h = 34, 8, 90
+    left, top = 34, 28  # room for the counts on the vertical axis, and its title above
+    base = top + plot_h
+    plot_w = len(counts) * (bar_w + gap) + gap
+    width = max(left + plot_w, 200)
     tallest = max(counts) if counts and max(counts) else 1
-    parts = [f'<line x1="0" y1="{base}" x2="{width}" y2="{base}" stroke="#4f5b66"/>']
+    parts = [
+        f'<text x="0" y="12" font-size="11" fill="#1b1f24">{escape(_("Number of reviews"))}</text>',
+        f'<line x1="{left}" y1="{top - 6}" x2="{left}" y2="{base}" stroke="#4f5b66"/>',
+        f'<line x1="{left}" y1="{base}" x2="{left + plot_w}" y2="{base}" stroke="#4f5b66"/>',
+    ]
+    for tick in _ticks(tallest):
+        y = base - plot_h * tick / tallest
+        parts.append(
+            f'<line x1="{left - 4}" y1="{y}" x2="{left}" y2="{y}" stroke="#4f5b66"/>'
+            f'<text x="{left - 6}" y="{y + 4}" text-anchor="end" font-size="10" '
+            f'fill="#1b1f24">{formats.number_format(tick, 0)}</text>'
+        )
     for index, count in enumerate(counts):
-        x = gap + index * (bar_w + gap)
+        x = left + gap + index * (bar_w + gap)
         h = plot_h * count / tallest
         parts.append(
             f'<rect x="{x}" y="{base - h}" width="{bar_w}" height="{h}" fill="#3a76b0"/>'
@@ -114,6 +182,10 @@ def distribution(name: str, counts: list[int], *, scale_min: int = 0, ident: str
             f'<text x="{x + bar_w / 2}" y="{base + 14}" text-anchor="middle" font-size="11" '
             f'fill="#1b1f24">{scale_min + index}</text>'
         )
+    parts.append(
+        f'<text x="{left + plot_w / 2}" y="{base + 32}" text-anchor="middle" font-size="11" '
+        f'fill="#1b1f24">{escape(_("Score"))}</text>'
+    )
     summary = ", ".join(
         ngettext("%(n)s review gave %(score)s", "%(n)s reviews gave %(score)s", count)
         % {"n": count, "score": scale_min + index}
@@ -121,7 +193,7 @@ def distribution(name: str, counts: list[int], *, scale_min: int = 0, ident: str
     )
     return _svg(
         width,
-        base + 20,
+        base + 40,
         _("Scores given for %(name)s") % {"name": name},
         summary,
         "".join(parts),

@@ -29,7 +29,19 @@ class Row:
 
     @property
     def overall_points(self):
-        return scoring.on_scale(self.result.overall)
+        return scoring.overall_points(self.result)
+
+    @property
+    def median_points(self):
+        return scoring.median_points(self.result)
+
+    @property
+    def spread_points(self):
+        return scoring.spread_points(self.result)
+
+    @property
+    def overall_formula(self) -> str:
+        return scoring.overall_formula(self.result)
 
 
 @dataclass
@@ -49,6 +61,12 @@ class Dashboard:
     rows: list[Row]
     reviewers: list[ReviewerProgress]
     distributions: dict[str, list[int]]  # criterion key → count per scale point
+    rule: scoring.OverallRule  # what Overall means here, with the weights, in words
+
+    @property
+    def columns(self) -> list[tuple]:
+        """(criterion, its weight as people write it) for each scored criterion's column."""
+        return [(c, scoring.weight_text(scoring.as_fraction(c.weight or 0))) for c in self.scored]
 
     @property
     def reviews_due(self) -> int:
@@ -68,6 +86,17 @@ SORTS = {
     "spread": lambda row: (-(row.result.overall_spread or 0), row.proposal.pk),
     "reviews": lambda row: (row.result.reviews, row.proposal.pk),
 }
+# The ranking always shows rank, title, Overall, spread, flags, budget and decision (they fit a
+# 1280-pixel screen); staff add these columns on demand, as HotCRP lets chairs choose columns.
+OPTIONAL_COLUMNS = ("criteria", "median", "reviews")
+ALWAYS_SHOWN = 7
+
+
+def chosen_columns(values) -> list[str]:
+    """The optional columns asked for (?columns=criteria&columns=median), unknown ones ignored."""
+    return [c for c in OPTIONAL_COLUMNS if c in set(values)]
+
+
 FLAGS = {
     "disagreement": lambda row: row.result.disagreement,
     "gate": lambda row: row.result.gate_flagged,
@@ -84,6 +113,7 @@ def criterion_specs(criteria) -> list[scoring.CriterionSpec]:
             scale_min=c.scale_min,
             scale_max=c.scale_max,
             is_gate=c.is_gate,
+            name=c.name,
         )
         for c in criteria
     ]
@@ -193,6 +223,7 @@ def build(rfp: RFP, *, sort: str = "rank", flag: str | None = None) -> Dashboard
         rows=rows,
         reviewers=sorted(progress.values(), key=lambda p: p.email),
         distributions=distributions,
+        rule=scoring.overall_rule(specs),
     )
 
 
@@ -210,6 +241,8 @@ def heat_map(board: Dashboard, rows: list[Row] | None = None) -> str:
             for row in rows
         ],
         [c.name for c in board.scored],
+        scale_min=min((c.scale_min for c in board.scored), default=0),
+        scale_max=max((c.scale_max for c in board.scored), default=5),
     )
 
 

@@ -3,25 +3,34 @@
 Publishing queues one templated mail per team member (idempotency key per proposal and
 person), so publishing twice sends nothing more. The debrief shows a proposer their own
 scores and the rationale, never anything about other proposals.
+
+Awards are totalled here, once, for the decision page, the mail, the debrief and the report:
+per feature against its budget and cap, and in all against the RFP's total cap (the standing of
+an amount is proposals.budget's rule). The Overall score's definition is written here too, with
+the criterion means and weights it uses (scoring's words), so every reader can recompute it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from evaluation import scoring
 from evaluation.dashboard import criterion_specs
 from evaluation.models import Decision, DecisionRelease, Review
+from proposals import budget
 from proposals import rules as proposal_rules
 from proposals.models import RFP, Feature, Proposal
 from rfp_portal import audit, outbox
 from rfp_portal.audit import AuditAction
+from rfp_portal.formatting import money
 
 
 class DecisionError(Exception):
@@ -79,7 +88,11 @@ def record_decision(
             if amount > feature.cap:
                 warnings.append(
                     _("%(feature)s: %(amount)s is above the cap of %(cap)s.")
-                    % {"feature": feature.name, "amount": amount, "cap": feature.cap}
+                    % {
+                        "feature": feature.name,
+                        "amount": money(amount, rfp.currency),
+                        "cap": money(feature.cap, rfp.currency),
+                    }
                 )
             clean[str(feature.pk)] = str(amount)
         if not clean:
@@ -202,12 +215,246 @@ def publish_decisions(*, rfp: RFP, staff_user, now: datetime, request=None) -> P
     return PublishResult(published=True, mails=count)
 
 
+# --- Awards by feature ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AwardLine:
+    """One feature: the amount awarded (one proposal's, or the sum over the selected ones)
+    against the feature's budget and cap."""
+
+    feature_id: int
+    name: str
+    amount: Decimal | None  # None: nothing awarded for this feature
+    budget: Decimal
+    cap: Decimal
+    standing: budget.Standing
+    proposals: int  # how many selected proposals the amount is awarded to
+    currency: str
+
+    @property
+    def awarded(self) -> bool:
+        return self.amount is not None
+
+    @property
+    def over_cap(self) -> bool:
+        return self.standing == budget.Standing.OVER_CAP
+
+    @property
+    def explanation(self) -> str:
+        """The standing in words (in the language active when read)."""
+        if self.standing == budget.Standing.NOT_REQUESTED:
+            return _("Not awarded")
+        if self.standing == budget.Standing.WITHIN_BUDGET:
+            return _("Within budget")
+        if self.standing == budget.Standing.OVER_BUDGET_WITHIN_CAP:
+            return _("Over budget by %(over)s, within the cap") % {
+                "over": money(self.amount - self.budget, self.currency)
+            }
+        return _("Over the cap by %(over)s") % {
+            "over": money(self.amount - self.cap, self.currency)
+        }
+
+
+@dataclass(frozen=True)
+class AwardTotals:
+    """Awards by feature and in all, against budgets, caps and the RFP's total cap."""
+
+    lines: list[AwardLine]
+    total: Decimal
+    total_budget: Decimal
+    total_cap: Decimal
+    rfp_total_cap: bool  # True: the RFP publishes a total cap; False: the sum of feature caps
+    currency: str
+
+    @property
+    def awarded(self) -> list[AwardLine]:
+        return [line for line in self.lines if line.awarded]
+
+    @property
+    def within_total_cap(self) -> bool:
+        return self.total <= self.total_cap
+
+    @property
+    def any_over_cap(self) -> bool:
+        return any(line.over_cap for line in self.lines)
+
+    @property
+    def cap_name(self) -> str:
+        return _("the RFP's total cap") if self.rfp_total_cap else _("the sum of the feature caps")
+
+    @property
+    def explanation(self) -> str:
+        """The total against the total cap, in words."""
+        values = {
+            "total": money(self.total, self.currency),
+            "cap_name": self.cap_name,
+            "cap": money(self.total_cap, self.currency),
+        }
+        if self.within_total_cap:
+            return _("Total awarded %(total)s, within %(cap_name)s of %(cap)s (%(left)s left).") % {
+                **values,
+                "left": money(self.total_cap - self.total, self.currency),
+            }
+        return _("Total awarded %(total)s, over %(cap_name)s of %(cap)s by %(over)s.") % {
+            **values,
+            "over": money(self.total - self.total_cap, self.currency),
+        }
+
+
+def award_totals(
+    features, awards: Iterable[Mapping[str, str]], *, total_cap: Decimal | None, currency: str
+) -> AwardTotals:
+    """Sum awards ({feature id: "amount"} each, as decisions store them) per feature and in
+    all. features: objects with id, name, budget and cap, in the order to list them; the
+    standing of each sum is proposals.budget's rule, the total cap the RFP's own (or, when it
+    publishes none, the sum of the feature caps)."""
+    sums: dict[int, Decimal] = {}
+    counts: dict[int, int] = {}
+    for award in awards:
+        for feature_id, amount in award.items():
+            value = Decimal(str(amount))
+            if not value:
+                continue
+            key = int(feature_id)
+            sums[key] = sums.get(key, Decimal(0)) + value
+            counts[key] = counts.get(key, 0) + 1
+    check = budget.check_budget(features, sums, total_cap=total_cap)
+    return AwardTotals(
+        lines=[
+            AwardLine(
+                feature_id=f.feature_id,
+                name=f.name,
+                amount=f.requested,
+                budget=f.budget,
+                cap=f.cap,
+                standing=f.standing,
+                proposals=counts.get(f.feature_id, 0),
+                currency=currency,
+            )
+            for f in check.features
+        ],
+        total=check.total_requested,
+        total_budget=check.total_budget,
+        total_cap=check.total_cap,
+        rfp_total_cap=total_cap is not None,
+        currency=currency,
+    )
+
+
+def _features(rfp: RFP) -> list[Feature]:
+    return list(
+        Feature.objects.filter(milestone__rfp=rfp).order_by("milestone__position", "position")
+    )
+
+
+def decision_awards(decision: Decision | None, rfp: RFP, features=None) -> AwardTotals:
+    """One decision's awards by feature, against budgets, caps and the RFP's total cap."""
+    awards = [decision.awards] if decision and decision.outcome == Decision.Outcome.SELECTED else []
+    return award_totals(
+        _features(rfp) if features is None else features,
+        awards,
+        total_cap=rfp.total_cap,
+        currency=rfp.currency,
+    )
+
+
+def rfp_awards(rfp: RFP, features=None) -> AwardTotals:
+    """Every selected proposal's awards summed per feature and in all (staff only: it is
+    about every proposal)."""
+    awards = Decision.objects.filter(
+        proposal__rfp=rfp,
+        proposal__state=Proposal.State.SUBMITTED,
+        outcome=Decision.Outcome.SELECTED,
+    ).values_list("awards", flat=True)
+    return award_totals(
+        _features(rfp) if features is None else features,
+        list(awards),
+        total_cap=rfp.total_cap,
+        currency=rfp.currency,
+    )
+
+
+# --- The Overall score, explained ------------------------------------------------------------
+# The definition and the worked sum are evaluation.scoring's (overall_rule, overall_formula), so
+# the debrief, the mail and the report say what the dashboard says.
+
+
+def _number(value, places: int = 2) -> str:
+    return formats.number_format(value, places)
+
+
+def scale_text(criteria) -> str:
+    """The scale the criteria are scored on, in words: "1 to 5"; each criterion's when they
+    differ ("Cost 0 to 10; Quality 1 to 5")."""
+    scales = list(dict.fromkeys((c.scale_min, c.scale_max) for c in criteria))
+    if len(scales) == 1:
+        low, high = scales[0]
+        return _("%(low)s to %(high)s") % {"low": low, "high": high}
+    return "; ".join(
+        _("%(name)s %(low)s to %(high)s")
+        % {"name": c.name, "low": c.scale_min, "high": c.scale_max}
+        for c in criteria
+    )
+
+
+def overall_definition(criteria, result: scoring.ProposalResult | None = None) -> str:
+    """Overall's definition in one sentence, with the weights (criteria: the RFP's criteria);
+    with a result, followed by that proposal's weighted mean worked out from the means shown."""
+    sentence = scoring.overall_rule(criterion_specs(criteria)).sentence()
+    formula = scoring.overall_formula(result) if result is not None else ""
+    if not formula:
+        return sentence
+    return f"{sentence} " + _("For this proposal: %(formula)s.") % {"formula": formula}
+
+
+@dataclass(frozen=True)
+class CriterionScore:
+    name: str
+    mean: Decimal | None  # rounded for display, as every page shows it
+    count: int  # reviews that scored it
+    weight: Decimal
+    scale_min: int
+    scale_max: int
+
+    @property
+    def scale(self) -> str:
+        return _("%(low)s to %(high)s") % {"low": self.scale_min, "high": self.scale_max}
+
+    @property
+    def weight_text(self) -> str:
+        return scoring.weight_text(scoring.as_fraction(self.weight))
+
+    @property
+    def mean_text(self) -> str:
+        return "—" if self.mean is None else _number(self.mean)
+
+
 @dataclass(frozen=True)
 class Debrief:
     decision: Decision
-    scores: list[tuple[str, Decimal | None, int]]  # criterion name, mean, number of reviews
-    overall: Decimal | None
-    awards: list[tuple[str, str]]
+    criteria: list[CriterionScore]  # the scored criteria, in the RFP's order
+    overall: Decimal | None  # scoring.overall_points: the figure every page shows
+    award_totals: AwardTotals
+    definition: str  # overall_definition, in the language active when the debrief was made
+
+    @property
+    def scores(self) -> list[tuple[str, Decimal | None, int]]:
+        """(criterion name, mean, number of reviews): the older shape, kept for callers."""
+        return [(c.name, c.mean, c.count) for c in self.criteria]
+
+    @property
+    def awards(self) -> list[tuple[str, Decimal]]:
+        """(feature name, amount) for each feature awarded."""
+        return [(line.name, line.amount) for line in self.award_totals.awarded]
+
+    @property
+    def scale(self) -> str:
+        return scale_text(self.criteria)
+
+    @property
+    def overall_text(self) -> str:
+        return "—" if self.overall is None else _number(self.overall)
 
 
 def debrief(proposal: Proposal) -> Debrief | None:
@@ -231,14 +478,21 @@ def debrief(proposal: Proposal) -> Debrief | None:
             )
         )
     result = scoring.score_proposal(proposal.pk, reviews, criterion_specs(criteria))
-    features = {str(f.pk): f.name for f in Feature.objects.filter(milestone__rfp=proposal.rfp)}
     return Debrief(
         decision=decision,
-        scores=[
-            (c.name, scoring.as_decimal(result.criteria[c.key].mean), result.criteria[c.key].count)
+        criteria=[
+            CriterionScore(
+                name=c.name,
+                mean=scoring.as_decimal(result.criteria[c.key].mean),
+                count=result.criteria[c.key].count,
+                weight=Decimal(str(c.weight)),
+                scale_min=c.scale_min,
+                scale_max=c.scale_max,
+            )
             for c in criteria
             if not c.is_gate
         ],
-        overall=scoring.on_scale(result.overall),
-        awards=[(features.get(fid, fid), amount) for fid, amount in decision.awards.items()],
+        overall=scoring.overall_points(result),
+        award_totals=decision_awards(decision, proposal.rfp),
+        definition=overall_definition(criteria, result),
     )

@@ -12,6 +12,7 @@ import csv
 import io
 import secrets
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
@@ -21,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evaluation import dashboard, scoring
+from evaluation import dashboard, decisions, scoring, selectors
 from evaluation.models import Assessment, Assignment, Export
 from proposals import pdfguard
 from proposals import rules as proposal_rules
@@ -116,6 +117,40 @@ def stranded_ids(*, now: datetime, limit: int = 20) -> list[int]:
 # --- Renderers ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReportEntry:
+    """One proposal in the report: its dashboard row, its flags in words, its awards."""
+
+    row: dashboard.Row
+    flags: list[str]
+    awards: decisions.AwardTotals
+
+    @property
+    def formula(self) -> str:
+        return scoring.overall_formula(self.row.result)
+
+
+def flag_words(row: dashboard.Row) -> list[str]:
+    """The dashboard's flags of one proposal, each in words of its own."""
+    words = []
+    if row.result.gate_failed:
+        words.append(_("A reviewer failed it at a gate"))
+    elif row.result.gate_flagged:
+        words.append(_("A reviewer was unsure at a gate"))
+    if row.result.disagreement:
+        words.append(_("Reviewers disagree widely"))
+    if row.result.incomplete:
+        words.append(
+            _("%(done)s of %(due)s reviews submitted")
+            % {"done": row.result.reviews, "due": row.result.assigned}
+        )
+    if row.budget.any_over_cap:
+        words.append(_("A requested amount is over its feature's cap"))
+    if not row.budget.total_within_cap:
+        words.append(_("The total requested is over the total cap"))
+    return words
+
+
 def report_context(rfp: RFP, *, now: datetime) -> dict:
     board = dashboard.build(rfp)
     conflicts = (
@@ -123,14 +158,26 @@ def report_context(rfp: RFP, *, now: datetime) -> dict:
         .select_related("reviewer", "proposal")
         .order_by("proposal_id")
     )
+    features = selectors.award_features(rfp)
     return {
         "rfp": rfp,
         "board": board,
+        "entries": [
+            ReportEntry(
+                row=row,
+                flags=flag_words(row),
+                awards=decisions.decision_awards(row.decision, rfp, features),
+            )
+            for row in board.rows
+        ],
+        "awards": decisions.rfp_awards(rfp, features),
+        "scale": decisions.scale_text(board.scored),
+        "definition": decisions.overall_definition(board.criteria),
         "heat": dashboard.heat_map(board),
         "distributions": dashboard.distribution_charts(board, ident="d"),
         "conflicts": conflicts,
-        "generated": deadlines.format_in_zone(now, "UTC").text,
-        "deadline_aoe": deadlines.format_deadline(rfp.deadline_instant, "AoE"),
+        "generated": now,
+        "deadline_text": deadlines.format_deadline(rfp.deadline_instant, rfp.deadline_zone),
     }
 
 
@@ -202,7 +249,7 @@ def render_summary(export: Export) -> tuple[bytes, list]:
             "reviews",
             "assigned",
             *[f"{c.name} (mean)" for c in board.scored],
-            "overall (of 5)",
+            "overall",
             "median",
             "spread",
             "gate failed",
@@ -221,8 +268,8 @@ def render_summary(export: Export) -> tuple[bytes, list]:
                 row.result.assigned,
                 *[scoring.as_decimal(row.result.criteria[c.key].mean) or "" for c in board.scored],
                 row.overall_points or "",
-                scoring.on_scale(row.result.overall_median) or "",
-                scoring.on_scale(row.result.overall_spread) or "",
+                row.median_points or "",
+                row.spread_points or "",
                 row.result.gate_failed,
                 row.result.disagreement,
                 row.budget.total_requested,
@@ -244,9 +291,7 @@ def summary_only_pdf(proposal: Proposal) -> bytes:
             "version": version,
             "answers": proposal_selectors.readable_answers(proposal.rfp, fields),
             "budget": budget_check_for(proposal.rfp, fields),
-            "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text
-            if version
-            else "",
+            "generated": timezone.now(),
         },
     )
 

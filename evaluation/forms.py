@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from evaluation.models import Assessment, Decision
 from evaluation.services import AssessmentInput
+from rfp_portal.formatting import money
 
 
 class ConflictForm(forms.Form):
@@ -136,13 +137,17 @@ class DecisionForm(forms.Form):
         label=_("I confirm an award above a feature's cap"), required=False
     )
 
-    def __init__(self, *args, features, **kwargs):
+    def __init__(self, *args, features, currency: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.features = features
         for feature in features:
             self.fields[f"award_{feature.pk}"] = forms.DecimalField(
-                label=_("Award for %(feature)s (cap %(cap)s)")
-                % {"feature": feature.name, "cap": feature.cap},
+                label=_("Award for %(feature)s") % {"feature": feature.name},
+                help_text=_("Budget %(budget)s, cap %(cap)s.")
+                % {
+                    "budget": money(feature.budget, currency),
+                    "cap": money(feature.cap, currency),
+                },
                 required=False,
                 min_value=0,
                 max_digits=12,

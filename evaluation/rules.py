@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING
 
 from evaluation.models import Assignment, Review
 from proposals.rules import is_on_team, is_sealed
+from rfp_portal import deadlines
 from rfp_portal.permissions import is_reviewer, is_staff_member
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.contrib.auth.models import AnonymousUser
 
-    from proposals.models import Proposal
+    from proposals.models import RFP, Proposal
     from rfp_portal.models import User
 
     AnyUser = User | AnonymousUser
@@ -48,6 +51,19 @@ def can_review(user: AnyUser, proposal: Proposal) -> bool:
         return False
     assignment = assignment_of(user, proposal)
     return assignment is not None and assignment.conflict == Assignment.Conflict.NONE
+
+
+def review_closed_since(rfp: RFP, review: Review | None, now: datetime) -> datetime | None:
+    """The instant a reviewer's review closed, or None while it may still be written.
+
+    A review closes at the RFP's review due instant (the end of its review due date, AoE);
+    staff can reopen one (services.reopen_review), which lets the reviewer edit it again until
+    they submit it. The one rule the save refuses by (services.save_review) and the review page
+    and queue show."""
+    due = deadlines.review_due_instant(rfp.review_due)
+    if due is None or (review is not None and review.reopened_at is not None):
+        return None
+    return None if deadlines.is_before_deadline(now, due) else due
 
 
 def can_see_other_reviews(user: AnyUser, proposal: Proposal) -> bool:

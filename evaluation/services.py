@@ -415,10 +415,9 @@ def save_review(
     proposal = assignment.proposal
     if assignment.reviewer_id != user.pk or not rules.can_review(user, proposal):
         raise PermissionDenied
-    due = deadlines.review_due_instant(proposal.rfp.review_due)
     review = Review.objects.filter(assignment=assignment).first()
-    reopened = review is not None and review.reopened_at is not None
-    if due is not None and not reopened and not deadlines.is_before_deadline(now, due):
+    due = rules.review_closed_since(proposal.rfp, review, now)
+    if due is not None:
         raise EvaluationError(
             _("The review due date has passed (%(due)s); ask the staff to reopen it.")
             % {"due": deadlines.format_deadline(due, deadlines.AOE_ZONE_NAME)}

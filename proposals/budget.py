@@ -5,11 +5,14 @@ Pure functions over plain values, shown to proposers while drafting and to revie
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from django.utils.translation import gettext as _
+
+from rfp_portal import formatting
 
 
 class Standing(StrEnum):
@@ -72,17 +75,26 @@ class BudgetCheck:
 
 
 def _amount(value: Decimal) -> str:
-    """2000.00 → "2,000"; 2000.50 → "2,000.50" (the words around it name the currency)."""
-    if value == value.to_integral():
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
+    """2000.00 → "2,000"; 2000.50 → "2,000.50", grouped in the reader's locale (the words
+    around it name the currency)."""
+    return formatting.amount(value)
+
+
+# Spaces group digits too (Spanish pages show "10 000" with a no-break space, copied back).
+_DIGIT_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+_DECIMAL_COMMA = re.compile(r"\d+,\d{1,2}")
 
 
 def parse_amount(text: object) -> Decimal | None:
     """A requested amount as typed: None when empty; ValueError when not a positive number."""
     if text is None:
         return None
-    raw = str(text).strip().replace(",", "").replace("_", "")
+    raw = _DIGIT_SPACES.sub("", str(text)).replace("_", "")
+    if "." not in raw and _DECIMAL_COMMA.fullmatch(raw):
+        # "8000,50": a decimal comma, as Spanish (and most of Europe) writes it; a comma before
+        # three digits still groups thousands ("8,000").
+        raw = raw.replace(",", ".")
+    raw = raw.replace(",", "")
     if raw == "":
         return None
     try:

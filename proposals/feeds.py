@@ -24,7 +24,7 @@ class PublishedRFPFeed(Feed):
     def item_description(self, item):
         return _("%(summary)s Deadline: %(deadline)s.") % {
             "summary": item.summary,
-            "deadline": deadlines.format_deadline(item.deadline_instant, deadlines.AOE_ZONE_NAME),
+            "deadline": deadlines.format_deadline(item.deadline_instant, item.deadline_zone),
         }
 
     def item_pubdate(self, item):

@@ -14,6 +14,8 @@ from typing import IO
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from rfp_portal import formatting
+
 log = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
@@ -145,8 +147,5 @@ def inspect_pdf(stream: IO[bytes], *, max_bytes: int) -> PDFInfo:
 
 
 def human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} bytes"
+    """ "20.0 MB", "49 KB", "512 bytes", in the reader's locale ("20,0 MB" in Spanish)."""
+    return formatting.file_size(size)

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.urls import reverse
 
 from proposals import pdf_check
 from proposals.models import Proposal, SubmissionVersion
@@ -39,8 +41,14 @@ def render_receipt_pdf(version: SubmissionVersion) -> bytes:
             "rfp": version.proposal.rfp,
             "received_aoe": deadlines.format_in_zone(version.received_at, "AoE").text,
             "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text,
+            "verify_url": verify_url(),
         },
     )
+
+
+def verify_url() -> str:
+    """The public verification page's absolute address, as printed on receipts."""
+    return settings.SITE_URL + reverse("verify_receipt")
 
 
 def store_receipt_pdf(version_id: int) -> str:
@@ -73,6 +81,19 @@ class Verification:
     file_checked: bool = False
     file_matches: bool = False
     withdrawn: bool = False
+    # The zone the RFP's deadline is written in (AoE unless staff chose another).
+    deadline_zone: str = deadlines.AOE_ZONE_NAME
+
+    @property
+    def received_views(self) -> list[deadlines.ZonedTime]:
+        """When it was received, for people: in UTC, and in the deadline's zone, so that it can
+        be read against the deadline as the RFP states it."""
+        if self.received_at is None:
+            return []
+        zones = [deadlines.UTC_ZONE_NAME]
+        if deadlines.is_valid_zone(self.deadline_zone):
+            zones.append(deadlines.canonical_zone_name(self.deadline_zone))
+        return [deadlines.format_in_zone(self.received_at, zone) for zone in dict.fromkeys(zones)]
 
 
 def verify(
@@ -96,6 +117,7 @@ def verify(
             version.received_at, rfp.deadline_instant, rfp.grace_seconds
         ),
         "withdrawn": version.proposal.state == Proposal.State.WITHDRAWN,
+        "deadline_zone": rfp.deadline_zone,
     }
     if document is not None:
         document_sha256 = pdf_check.sha256_of(document)

@@ -139,7 +139,12 @@ def send(item: Planned, now: datetime, *, template: str, subject: str, about_bid
                 "rfp": item.rfp,
                 "user": item.user,
                 "left": describe_offset(item.offset_seconds),
-                "views": deadlines.deadline_views(item.due_instant, zone),
+                # A proposal deadline in the zone staff chose; reviews are due AoE.
+                "views": deadlines.deadline_views(
+                    item.due_instant,
+                    zone,
+                    item.rfp.deadline_zone if item.kind == Reminder.Kind.DEADLINE else None,
+                ),
                 "site_url": settings.SITE_URL,
             }
             outbox.queue_templated_mail(

@@ -18,8 +18,11 @@ from rfp_portal.audit import AuditAction
 from rfp_portal.permissions import Role, has_role, is_staff_member
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from django.contrib.auth.models import AnonymousUser
 
+    from proposals.lifecycle import PublishedDecision
     from rfp_portal.models import AuditEvent, User
 
     AnyUser = User | AnonymousUser
@@ -160,3 +163,30 @@ def can_read_submissions(user: AnyUser, proposal: Proposal) -> bool:
     if is_sealed(proposal.rfp):
         return False
     return is_staff_member(user) or any(rule(user, proposal) for rule in _submission_readers)
+
+
+# --- Published decisions --------------------------------------------------------------------
+
+# Who reads a proposal's published decision: evaluation, the layer above, records and publishes
+# decisions and registers its reader when it is ready (evaluation.apps); proposals.lifecycle
+# asks here to show each proposal's stage. A reader answers for many proposals at once (one
+# query for a whole list) and leaves out those without a published decision.
+_decision_readers: list[Callable[[list[Proposal]], dict[int, PublishedDecision]]] = []
+
+
+def register_decision_reader(
+    reader: Callable[[list[Proposal]], dict[int, PublishedDecision]],
+) -> None:
+    """Add a reader of published decisions: proposals in, {proposal id: decision} out."""
+    if reader not in _decision_readers:
+        _decision_readers.append(reader)
+
+
+def published_decisions(proposals: Iterable[Proposal]) -> dict[int, PublishedDecision]:
+    """The published decision of each of `proposals` that has one, by proposal id."""
+    proposals = list(proposals)
+    found: dict[int, PublishedDecision] = {}
+    if proposals:
+        for reader in _decision_readers:
+            found.update(reader(proposals))
+    return found

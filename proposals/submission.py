@@ -4,10 +4,11 @@ Each function is one atomic state change that also writes its audit events and q
 mails. Time comes in as `now` (the instant the request reached the server), so the deadline
 rule is applied in one way everywhere: rfp.accepts_submissions_at(now).
 
-Why one module of nearly 600 lines: a save, a submit and a withdraw take the same row lock in
+Why one module of nearly 700 lines: a save, a submit and a withdraw take the same row lock in
 the same order and share the edit counter that refuses a stale form; kept together, the
-locking order can be read (and checked) in one place. RFP writes live in services.py, team
-changes in team.py.
+locking order can be read (and checked) in one place. The rules the submit enforces are defined
+beside it for the pages and mails to word (Revisions, accepts_changes), so a page never offers
+what the submit would refuse. RFP writes live in services.py, team changes in team.py.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from proposals import budget, pdf_check, rules, tasks
 from proposals.models import (
@@ -352,10 +354,108 @@ def new_receipt_code() -> str:
     return f"R-{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def revisions_left(proposal: Proposal, *, versions: int | None = None) -> int:
+@dataclass(frozen=True)
+class Revisions:
+    """How often a team may still submit (rule 3): the one definition that every page, mail and
+    PDF words, as the RFP page does ("up to N revisions after your first submission"). The RFP's
+    max_revisions counts resubmissions; the first submission is not a revision."""
+
+    allowed: int  # rfp.max_revisions
+    submitted: int  # versions frozen so far
+
+    @property
+    def used(self) -> int:
+        return max(0, self.submitted - 1)
+
+    @property
+    def left(self) -> int:
+        """Revisions still allowed after the first submission (all of them before it)."""
+        return max(0, self.allowed - self.used)
+
+    @property
+    def may_submit(self) -> bool:
+        """Would one more submit be within the limit (the first one always is)?"""
+        return self.submitted == 0 or self.left > 0
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        """A sentence, e.g. "2 revisions left.", or before the first submission what it will
+        allow, or at the limit why no more."""
+        if self.submitted == 0:
+            if self.allowed == 0:
+                return _(
+                    "Not submitted yet: this RFP allows no revisions after your first submission."
+                )
+            return ngettext(
+                "Not submitted yet: after your first submission you may revise it once.",
+                "Not submitted yet: after your first submission you may revise it up to "
+                "%(n)s times.",
+                self.allowed,
+            ) % {"n": self.allowed}
+        if self.left == 0:
+            return self.limit_text
+        return ngettext("%(n)s revision left.", "%(n)s revisions left.", self.left) % {
+            "n": self.left
+        }
+
+    @property
+    def limit_text(self) -> str:
+        """Why no submit is possible any more, at the limit."""
+        if self.allowed == 0:
+            return _("No revisions left: this RFP allows one submission and no revisions.")
+        return ngettext(
+            "No revisions left: you have used the one revision this RFP allows.",
+            "No revisions left: you have used all %(n)s revisions this RFP allows.",
+            self.allowed,
+        ) % {"n": self.allowed}
+
+    @property
+    def next_submit_text(self) -> str:
+        """What the next submit is and leaves, for the page that offers it."""
+        if not self.may_submit:
+            return self.limit_text
+        if self.submitted == 0:
+            if self.allowed == 0:
+                return _(
+                    "This is your first submission, and this RFP allows no revisions after it: "
+                    "it is the one evaluated."
+                )
+            return ngettext(
+                "This is your first submission. After it you may revise it once before the "
+                "deadline; the latest submission is the one evaluated.",
+                "This is your first submission. After it you may revise it up to %(n)s times "
+                "before the deadline; the latest submission is the one evaluated.",
+                self.allowed,
+            ) % {"n": self.allowed}
+        after = self.left - 1
+        if after == 0:
+            return _(
+                "This submission is your last revision: after it you cannot submit again. The "
+                "latest submission is the one evaluated."
+            )
+        return ngettext(
+            "This submission is a revision. After it you may revise %(n)s more time before the "
+            "deadline; the latest submission is the one evaluated.",
+            "This submission is a revision. After it you may revise %(n)s more times before the "
+            "deadline; the latest submission is the one evaluated.",
+            after,
+        ) % {"n": after}
+
+
+def revisions(proposal: Proposal, *, versions: int | None = None) -> Revisions:
+    """The proposal's Revisions; pass `versions` when the page has counted them already."""
     used = proposal.versions.count() if versions is None else versions
-    # The first submission is not a revision; max_revisions counts resubmissions.
-    return max(0, proposal.rfp.max_revisions + 1 - used)
+    return Revisions(allowed=proposal.rfp.max_revisions, submitted=used)
+
+
+def accepts_changes(rfp: RFP, now: datetime) -> bool:
+    """May a team submit, revise or withdraw at `now`? Before deadline + grace and not yet
+    opened (an opened RFP is closed even for a request that arrived before the cut-off). The one
+    rule the submit and withdraw below apply and the pages (proposals.lifecycle) show."""
+    return rfp.opened_at is None and rfp.accepts_submissions_at(now)
 
 
 @dataclass(frozen=True)
@@ -390,13 +490,13 @@ def _submit_locked(
     rfp = proposal.rfp
     # Opened (rule 2): closed, even for a request that arrived before the cut-off and waited
     # for the opening to commit.
-    if rfp.opened_at is not None or not rfp.accepts_submissions_at(now):
+    if not accepts_changes(rfp, now):
         raise DeadlinePassed(
             _(
                 "The deadline has passed: %(deadline)s. Submissions are no longer accepted. "
                 "Your draft is kept."
             )
-            % {"deadline": deadlines.format_deadline(rfp.deadline_instant, "AoE")}
+            % {"deadline": deadlines.format_deadline(rfp.deadline_instant, rfp.deadline_zone)}
         )
     if proposal.edit_count != expected_edit:
         raise StaleForm(
@@ -414,10 +514,9 @@ def _submit_locked(
     if missing:
         raise Incomplete(missing)
     used = proposal.versions.count()
-    if revisions_left(proposal, versions=used) == 0:
-        raise NoRevisionsLeft(
-            _("You have used all %(n)s revisions this RFP allows.") % {"n": rfp.max_revisions}
-        )
+    allowance = revisions(proposal, versions=used)
+    if not allowance.may_submit:
+        raise NoRevisionsLeft(allowance.limit_text)
     data = canonical_fields(proposal)
     number = used + 1
     version = SubmissionVersion.objects.create(
@@ -458,7 +557,7 @@ def _submit_locked(
         proposal,
         key=f"receipt:{version.pk}",
         template="proposals/email/receipt",
-        context={"version": version},
+        context={"version": version, "revisions": revisions(proposal, versions=number)},
         fresh=True,  # the version was created just above
     )
     # A worker renders and stores the receipt PDF (receipts.store_receipt_pdf); while the broker
@@ -547,7 +646,7 @@ def withdraw_proposal(*, proposal: Proposal, user, now: datetime, request=None) 
     proposal = _locked(proposal, user)
     if not rules.is_proposal_owner(user, proposal):
         raise ProposalError(_("Only the proposal's owner can withdraw it."))
-    if not proposal.rfp.accepts_submissions_at(now):
+    if not accepts_changes(proposal.rfp, now):
         raise DeadlinePassed(_("The deadline has passed; a proposal can no longer be withdrawn."))
     if proposal.state != Proposal.State.SUBMITTED:
         raise ProposalError(_("Only a submitted proposal can be withdrawn."))

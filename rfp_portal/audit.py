@@ -1,4 +1,8 @@
-"""The audit trail: record() is the only way an AuditEvent is written; nothing edits one."""
+"""The audit trail: record() is the only way an AuditEvent is written; nothing edits one.
+
+What staff read of it is in words: every AuditAction has a translated label (`action.label`,
+`action_label(code)`), and rfp_portal.audit_details turns an event's details into phrases.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 from django.db import models
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from rfp_portal.models import AuditEvent
 
@@ -93,6 +99,77 @@ class AuditAction(StrEnum):
     EXPORT_FINISHED = "export.finished"
     EXPORT_DOWNLOADED = "export.downloaded"
     EXPORT_REPORT_WRITTEN = "export.report_written"
+
+    @property
+    def label(self) -> Promise:
+        """What staff read: "Draft saved" for proposal.draft_saved (translated)."""
+        return ACTION_LABELS[self]
+
+
+ACTION_LABELS: dict[AuditAction, Promise] = {
+    AuditAction.ACCOUNT_CREATED_BY_OPERATOR: gettext_lazy("Account created by an operator"),
+    AuditAction.ACCOUNT_SIGNED_UP: gettext_lazy("Account created (sign-up)"),
+    AuditAction.ACCOUNT_LOGGED_IN: gettext_lazy("Signed in"),
+    AuditAction.ACCOUNT_LOGGED_OUT: gettext_lazy("Signed out"),
+    AuditAction.ACCOUNT_EMAIL_CONFIRMED: gettext_lazy("E-mail address confirmed"),
+    AuditAction.ACCOUNT_PASSWORD_CHANGED: gettext_lazy("Password changed"),
+    AuditAction.ACCOUNT_MFA_ADDED: gettext_lazy("Two-factor authentication added"),
+    AuditAction.ACCOUNT_MFA_REMOVED: gettext_lazy("Two-factor authentication removed"),
+    AuditAction.RFP_CREATED: gettext_lazy("RFP created"),
+    AuditAction.RFP_SAVED: gettext_lazy("RFP saved"),
+    AuditAction.RFP_PUBLISHED: gettext_lazy("RFP published"),
+    AuditAction.RFP_OPENED: gettext_lazy("RFP opened after its deadline"),
+    AuditAction.RFP_INTEREST_REGISTERED: gettext_lazy("Interest in an RFP registered"),
+    AuditAction.RFP_DEMO_DEADLINE_MOVED: gettext_lazy("Demo deadline moved"),
+    AuditAction.ADDENDUM_PUBLISHED: gettext_lazy("Addendum published"),
+    AuditAction.ADDENDUM_ACKNOWLEDGED: gettext_lazy("Addendum acknowledged"),
+    AuditAction.QUESTION_ASKED: gettext_lazy("Question asked"),
+    AuditAction.QUESTION_ANSWERED: gettext_lazy("Question answered"),
+    AuditAction.QUESTION_DECLINED: gettext_lazy("Question declined"),
+    AuditAction.SUBSCRIPTION_CONFIRMED: gettext_lazy("E-mail subscription confirmed"),
+    AuditAction.SUBSCRIPTION_ENDED: gettext_lazy("E-mail subscription ended"),
+    AuditAction.PROPOSAL_STARTED: gettext_lazy("Proposal started"),
+    AuditAction.PROPOSAL_DRAFT_SAVED: gettext_lazy("Draft saved"),
+    AuditAction.PROPOSAL_SUBMITTED: gettext_lazy("Proposal submitted"),
+    AuditAction.PROPOSAL_WITHDRAWN: gettext_lazy("Proposal withdrawn"),
+    AuditAction.PROPOSAL_VERSION_VIEWED: gettext_lazy("Submitted version read"),
+    AuditAction.PROPOSAL_ACCESS_REFUSED: gettext_lazy("Access to a proposal refused"),
+    AuditAction.TEAM_INVITED: gettext_lazy("Co-author invited"),
+    AuditAction.TEAM_JOINED: gettext_lazy("Co-author joined the team"),
+    AuditAction.TEAM_REMOVED: gettext_lazy("Co-author removed from the team"),
+    AuditAction.TEAM_INVITATION_REVOKED: gettext_lazy("Co-author invitation revoked"),
+    AuditAction.POOL_INVITED: gettext_lazy("Reviewer invited to the pool"),
+    AuditAction.POOL_JOINED: gettext_lazy("Reviewer joined the pool"),
+    AuditAction.POOL_REMOVED: gettext_lazy("Reviewer removed from the pool"),
+    AuditAction.ASSIGNMENT_CREATED: gettext_lazy("Review assigned"),
+    AuditAction.CONFLICT_DECLARED: gettext_lazy("Conflict of interest declared"),
+    AuditAction.CONFLICT_NONE: gettext_lazy("No conflict of interest declared"),
+    AuditAction.REVIEW_SAVED: gettext_lazy("Review draft saved"),
+    AuditAction.REVIEW_SUBMITTED: gettext_lazy("Review submitted"),
+    AuditAction.REVIEW_REOPENED: gettext_lazy("Review reopened"),
+    AuditAction.REVIEW_ACCESS_REFUSED: gettext_lazy("Access to a review refused"),
+    AuditAction.CLARIFICATION_REQUESTED: gettext_lazy("Clarification requested"),
+    AuditAction.CLARIFICATION_ANSWERED: gettext_lazy("Clarification answered"),
+    AuditAction.CLARIFICATION_ACCESS_REFUSED: gettext_lazy("Access to a clarification refused"),
+    AuditAction.DISCUSSION_POSTED: gettext_lazy("Posted to the discussion"),
+    AuditAction.DISCUSSION_ACCESS_REFUSED: gettext_lazy("Access to the discussion refused"),
+    AuditAction.DECISION_RECORDED: gettext_lazy("Decision recorded"),
+    AuditAction.DECISION_PRELIMINARY_SENT: gettext_lazy("Preliminary decisions sent"),
+    AuditAction.DECISION_PUBLISHED: gettext_lazy("Decisions published"),
+    AuditAction.DASHBOARD_VIEWED: gettext_lazy("Evaluation dashboard viewed"),
+    AuditAction.EXPORT_REQUESTED: gettext_lazy("Export requested"),
+    AuditAction.EXPORT_FINISHED: gettext_lazy("Export finished"),
+    AuditAction.EXPORT_DOWNLOADED: gettext_lazy("Export downloaded"),
+    AuditAction.EXPORT_REPORT_WRITTEN: gettext_lazy("Decision report written to a file"),
+}
+
+
+def action_label(code: str) -> str:
+    """The label of a stored action code; an unknown code (from an older version) as stored."""
+    try:
+        return str(AuditAction(code).label)
+    except ValueError:
+        return code
 
 
 def client_ip(request: HttpRequest | None) -> str | None:

@@ -1,6 +1,6 @@
 """Deadline and time logic for the whole RFP Portal: the one place that owns it.
 
-This module owns (in one file of about 540 lines, on purpose: the whole point is that every
+This module owns (in one file of about 570 lines, on purpose: the whole point is that every
 rule about time, and every way of writing a time for people, can be read in one place):
 
 * time zones people may choose (``AoE``, ``UTC`` and IANA names) and how a name is resolved;
@@ -49,6 +49,7 @@ __all__ = [
     "resolve_zone",
     "review_due_instant",
     "submission_cutoff",
+    "time_words",
     "to_utc_iso",
     "to_zone",
     "zone_choices",
@@ -428,13 +429,21 @@ def format_deadline(deadline: datetime, zone: str) -> str:
     return _deadline_text(deadline, canonical_zone_name(zone))[1]
 
 
-def deadline_views(deadline: datetime, viewer_zone: str | None) -> list[ZonedTime]:
-    """The deadline as every page shows it: in AoE, in UTC and in the viewer's own zone.
+def deadline_views(
+    deadline: datetime, viewer_zone: str | None, deadline_zone: str | None = AOE_ZONE_NAME
+) -> list[ZonedTime]:
+    """The deadline as every page and mail shows it: in the deadline's own zone (AoE unless the
+    RFP chose another, e.g. Europe/Berlin), in UTC, and in the viewer's own zone.
 
-    The viewer's zone is left out when it is missing, unknown, or already AoE or UTC, so the
-    same line never appears twice.
+    The viewer's zone is left out when it is missing, unknown, or already one of the others, so
+    the same line never appears twice; an unknown deadline zone falls back to AoE.
     """
-    labels = [AOE_ZONE_NAME, UTC_ZONE_NAME]
+    own = AOE_ZONE_NAME
+    if deadline_zone and is_valid_zone(deadline_zone):
+        own = canonical_zone_name(deadline_zone)
+    labels = [own]
+    if UTC_ZONE_NAME not in labels:
+        labels.append(UTC_ZONE_NAME)
     if viewer_zone and is_valid_zone(viewer_zone):
         viewer_label = canonical_zone_name(viewer_zone)
         if viewer_label not in labels:
@@ -444,6 +453,20 @@ def deadline_views(deadline: datetime, viewer_zone: str | None) -> list[ZonedTim
         local, text = _deadline_text(deadline, label)
         views.append(ZonedTime(zone=label, local=local, text=text))
     return views
+
+
+def time_words() -> dict[str, object]:
+    """What a browser needs to write a time exactly as format_deadline() does, in the active
+    language: the weekday (Monday first) and month names and the two patterns. portal.js fills
+    them with the numbers Intl.DateTimeFormat gives for the visitor's zone, so its line reads
+    like the server's ("Wednesday 16 December 2026, 21:00 Asia/Tokyo (UTC+09:00)")."""
+    return {
+        "weekdays": [_(name) for name in _WEEKDAYS],
+        "months": [_(name) for name in _MONTHS],
+        "at": _("%(weekday)s %(day)d %(month)s %(year)d, %(time)s %(zone)s"),
+        "endOfDay": _("%(weekday)s %(day)d %(month)s %(year)d, end of day (24:00) %(zone)s"),
+        "minus": MINUS_SIGN,
+    }
 
 
 # --------------------------------------------------------------------------------------------

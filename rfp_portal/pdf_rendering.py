@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
+from django.utils import translation
 
 # A scheme of letters only: ManifestStaticFilesStorage (collectstatic in production) leaves such
 # URLs in static/css/pdf.css alone instead of failing on them.
@@ -53,8 +55,22 @@ def static_only_fetcher():
     return StaticOnlyFetcher()
 
 
+# Tagged PDF (PDF/UA-1): a structure tree for screen readers, the document's language and its
+# title shown as the window title. Templates set <html lang> and <title>.
+PDF_VARIANT = "pdf/ua-1"
+
+
 def render_pdf(template: str, context: dict) -> bytes:
+    """Render a template to a tagged (PDF/UA-1) PDF. The template gets LANGUAGE_CODE (the active
+    language, for <html lang>) and static_prefix."""
     from weasyprint import HTML
 
-    html = render_to_string(template, {**context, "static_prefix": STATIC_PREFIX})
-    return HTML(string=html, base_url=STATIC_PREFIX, url_fetcher=static_only_fetcher()).write_pdf()
+    context = {
+        "LANGUAGE_CODE": translation.get_language() or settings.LANGUAGE_CODE,
+        **context,
+        "static_prefix": STATIC_PREFIX,
+    }
+    html = render_to_string(template, context)
+    return HTML(string=html, base_url=STATIC_PREFIX, url_fetcher=static_only_fetcher()).write_pdf(
+        pdf_variant=PDF_VARIANT
+    )

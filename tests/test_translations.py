@@ -235,13 +235,13 @@ def test_numbers_and_amounts_follow_the_locale():
     from fractions import Fraction
 
     from evaluation import charts
-    from rfp_portal.templatetags.portal import fraction, money, points
+    from rfp_portal.templatetags.portal import file_size, fraction, money
 
     with translation.override("en"):
         assert money("31350.5", "USD") == "USD 31,350.50"
-        assert fraction(Fraction(10, 3)) == "3.33" and points(Fraction(2, 3)) == "3.33"
+        assert fraction(Fraction(10, 3)) == "3.33" and file_size(20 * 1024 * 1024) == "20.0 MB"
         assert ">3.33<" in charts.heat_map([("A", [Decimal("3.333")])], ["Cost"])
     with translation.override("es"):
         assert money("31350.5", "USD").replace("\xa0", " ") == "USD 31 350,50"
-        assert fraction(Fraction(10, 3)) == "3,33" and points(Fraction(2, 3)) == "3,33"
+        assert fraction(Fraction(10, 3)) == "3,33" and file_size(20 * 1024 * 1024) == "20,0 MB"
         assert ">3,33<" in charts.heat_map([("A", [Decimal("3.333")])], ["Cost"])

@@ -25,10 +25,19 @@ def reviewer_home(request: HttpRequest) -> HttpResponse:
     rows = []
     for assignment in assignments:
         review = selectors.review_of(assignment)
-        if assignment.conflict == Assignment.Conflict.UNDECLARED:
+        closed = rules.review_closed_since(assignment.proposal.rfp, review, request.received_at)
+        if closed is not None:
+            state = (
+                _("closed: submitted")
+                if review is not None and review.is_submitted
+                else _("closed: not submitted")
+            )
+        elif assignment.conflict == Assignment.Conflict.UNDECLARED:
             state = _("conflict to declare")
         elif review is None:
             state = _("to review")
+        elif review.reopened_at is not None:
+            state = _("reopened by staff")
         else:
             state = review.get_state_display()
         due = deadlines.review_due_instant(assignment.proposal.rfp.review_due)
@@ -37,6 +46,7 @@ def reviewer_home(request: HttpRequest) -> HttpResponse:
                 "assignment": assignment,
                 "review": review,
                 "state": state,
+                "closed": closed,
                 "due": due,
                 "due_text": deadlines.format_deadline(due, deadlines.AOE_ZONE_NAME) if due else "",
             }
@@ -125,6 +135,8 @@ def review(request: HttpRequest, proposal_id: int) -> HttpResponse:
     version = selectors.latest_version(proposal)
     fields = version.fields.get("fields", {}) if version else {}
     due = deadlines.review_due_instant(rfp.review_due)
+    # The rule the save refuses by (services.save_review): after it, the review is read-only.
+    closed = rules.review_closed_since(rfp, existing, request.received_at)
     return render(
         request,
         "evaluation/review.html",
@@ -136,6 +148,8 @@ def review(request: HttpRequest, proposal_id: int) -> HttpResponse:
             "budget": submission.budget_check_for(rfp, fields),
             "form": form,
             "review": existing,
+            "closed": closed,
+            "assessments": list(selectors.assessments_of(existing)) if closed and existing else [],
             "others": selectors.other_reviews(request.user, proposal),
             "clarifications": threads.clarifications(proposal),
             "discussion": threads.discussion(proposal)

@@ -175,6 +175,7 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     rows = list(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
+    columns = dashboard.chosen_columns(request.GET.getlist("columns"))
     heat = dashboard.heat_map(board, rows)
     distributions = dashboard.distribution_charts(board)
     audit.record(action=AuditAction.DASHBOARD_VIEWED, request=request, obj=rfp)
@@ -187,6 +188,19 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "rows": rows,
             "page": page,
             "query": query.urlencode(),
+            "columns": columns,
+            "column_count": dashboard.ALWAYS_SHOWN
+            + ("median" in columns)
+            + ("reviews" in columns)
+            + (len(board.scored) if "criteria" in columns else 0),
+            "column_choices": [
+                ("criteria", _("Criterion means")),
+                ("median", _("Median")),
+                ("reviews", _("Reviews done")),
+            ],
+            # The sum written out under the definition: the first row of the page with an
+            # Overall (the best-ranked one when sorted by rank).
+            "example": next((row for row in rows if row.result.overall is not None), None),
             "heat": heat,
             "distributions": distributions,
             "sort": sort,
@@ -217,6 +231,7 @@ def staff_decision(request: HttpRequest, slug: str, proposal_id: int) -> HttpRes
     form = DecisionForm(
         request.POST or None,
         features=selectors.award_features(rfp),
+        currency=rfp.currency,
         initial=DecisionForm.initial_from(existing),
     )
     warnings = []
@@ -253,6 +268,7 @@ def staff_decision(request: HttpRequest, slug: str, proposal_id: int) -> HttpRes
             "form": form,
             "warnings": warnings,
             "budget": submission.budget_check_for(rfp, fields),
+            "rfp_awards": decisions.rfp_awards(rfp),
         },
         status=400 if form.errors else 200,
     )

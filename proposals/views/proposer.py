@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from proposals import addenda, pdf_check, receipts, rules, selectors, submission
+from proposals import addenda, lifecycle, pdf_check, receipts, rules, selectors, submission
 from proposals.forms import ProposalDraftForm, StartProposalForm
 from proposals.models import Feature, Milestone
 from rfp_portal import deadlines, ratelimits, redirects
@@ -31,18 +31,14 @@ def _milestones(rfp) -> list[Milestone]:
 
 @login_required
 def my_proposals(request: HttpRequest) -> HttpResponse:
-    proposals = list(selectors.proposals_of(request.user))
-    rows = []
-    for proposal in proposals:
-        versions = list(proposal.versions.all())
-        rows.append(
-            {
-                "proposal": proposal,
-                "last": versions[0] if versions else None,
-                "revisions_left": submission.revisions_left(proposal, versions=len(versions)),
-            }
-        )
-    return render(request, "proposals/my_proposals.html", {"rows": rows})
+    """Every proposal of the user's teams at its stage; published decisions lead the page."""
+    rows = lifecycle.lifecycles_of(selectors.proposals_of(request.user), request.received_at)
+    decided = [life for life in rows if life.decision is not None]
+    return render(
+        request,
+        "proposals/my_proposals.html",
+        {"rows": rows, "decided": decided, "now": request.received_at},
+    )
 
 
 @login_required
@@ -84,22 +80,31 @@ def register_interest(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _edit_context(request, proposal, form, *, budget_fields=None):
+    """The proposal page at the proposal's stage: the draft form while the team may change
+    it (or to give back a form posted late with errors, rule 11), read-only after that."""
     rfp = proposal.rfp
-    versions = list(proposal.versions.all())
-    return {
+    life = lifecycle.lifecycle_of(proposal, request.received_at)
+    show_form = life.editable or form.is_bound
+    context = {
         "proposal": proposal,
         "rfp": rfp,
         "form": form,
-        "versions": versions,
-        "budget": submission.budget_check_for(rfp, budget_fields or proposal.fields or {}),
-        "missing": submission.missing_elements(proposal),
-        "revisions_left": submission.revisions_left(proposal, versions=len(versions)),
-        "accepting": rfp.accepts_submissions_at(request.received_at),
+        "life": life,
+        "show_form": show_form,
+        "missing": submission.missing_elements(proposal) if life.accepting else [],
         "is_owner": rules.is_proposal_owner(request.user, proposal),
-        "pending_addenda": list(addenda.unacknowledged_addenda(rfp, request.user)),
+        "pending_addenda": (
+            list(addenda.unacknowledged_addenda(rfp, request.user)) if life.accepting else []
+        ),
         "max_pdf": pdf_check.human_size(pdf_limit()),
         "now": request.received_at,
     }
+    if show_form:
+        context["budget"] = submission.budget_check_for(rfp, budget_fields or proposal.fields or {})
+    else:
+        fields = life.latest.fields.get("fields", {}) if life.latest else proposal.fields or {}
+        context["answers"] = selectors.readable_answers(rfp, fields)
+    return context
 
 
 def pdf_limit() -> int:
@@ -285,16 +290,13 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
         proposal.refresh_from_db()
     if missing is None:
         missing = submission.missing_elements(proposal)
-    versions = list(proposal.versions.all())
     context = {
         "proposal": proposal,
         "rfp": rfp,
         "missing": missing,
         "error": error,
         "budget": submission.budget_check_for(rfp, proposal.fields or {}),
-        "versions": versions,
-        "revisions_left": submission.revisions_left(proposal, versions=len(versions)),
-        "accepting": rfp.accepts_submissions_at(request.received_at),
+        "life": lifecycle.lifecycle_of(proposal, request.received_at),
         "pending_addenda": list(addenda.unacknowledged_addenda(rfp, request.user)),
         "now": request.received_at,
     }
@@ -321,7 +323,14 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "proposals/withdraw.html",
-        {"proposal": proposal, "rfp": proposal.rfp, "error": error, "now": request.received_at},
+        {
+            "proposal": proposal,
+            "rfp": proposal.rfp,
+            "error": error,
+            "life": lifecycle.lifecycle_of(proposal, request.received_at),
+            "is_owner": rules.is_proposal_owner(request.user, proposal),
+            "now": request.received_at,
+        },
         status=400 if error else 200,
     )
 
@@ -330,6 +339,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 def version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     version = selectors.readable_version(request, pk, number)
     proposal = version.proposal
+    on_team = rules.is_on_team(request.user, proposal)
     return render(
         request,
         "proposals/version.html",
@@ -339,7 +349,9 @@ def version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
             "rfp": proposal.rfp,
             "received_aoe": deadlines.format_in_zone(version.received_at, "AoE").text,
             "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text,
-            "on_team": rules.is_on_team(request.user, proposal),
+            "on_team": on_team,
+            # The team's next step; evaluators reading a version see only what was submitted.
+            "life": lifecycle.lifecycle_of(proposal, request.received_at) if on_team else None,
             "answers": selectors.readable_answers(proposal.rfp, version.fields.get("fields", {})),
         },
     )

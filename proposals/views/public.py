@@ -141,8 +141,10 @@ def rfp_calendar(request: HttpRequest, slug: str) -> HttpResponse:
         summary=_("Proposals due: %(title)s") % {"title": rfp.title},
         description=_("Deadline: %(aoe)s = %(utc)s. Details: %(url)s")
         % {
-            "aoe": deadlines.format_deadline(rfp.deadline_instant, deadlines.AOE_ZONE_NAME),
-            "utc": deadlines.to_utc_iso(rfp.deadline_instant),
+            # Read by people in their calendar: the deadline in the RFP's own zone (AoE unless
+            # staff chose another) and in UTC, as the RFP page writes them.
+            "aoe": deadlines.deadline_views(rfp.deadline_instant, None, rfp.deadline_zone)[0].text,
+            "utc": deadlines.format_deadline(rfp.deadline_instant, deadlines.UTC_ZONE_NAME),
             "url": url,
         },
         url=url,

@@ -11,7 +11,7 @@ from proposals import addenda, rules, selectors
 from proposals import questions as questions_service
 from proposals.forms import AddendumForm
 from proposals.models import Question
-from rfp_portal import audit, permissions
+from rfp_portal import audit, audit_details, permissions
 from rfp_portal.forms import AuditFilterForm
 from rfp_portal.models import AuditEvent
 
@@ -119,8 +119,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         if data.get("since"):
             events = events.filter(at__date__gte=data["since"])
     sealed = audit.sealed_counts(events)
+    for row in sealed:
+        row["label"] = audit.action_label(row["action"])
     listed = events.filter(sealed=False).order_by("-at", "-id")
     page = Paginator(listed, 50).get_page(request.GET.get("page"))
+    for event in page:  # in words for people; the code stays for searching by prefix
+        event.label = audit.action_label(event.action)
+        event.phrases = audit_details.describe_details(event.details)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

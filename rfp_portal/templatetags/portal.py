@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 from django import template
@@ -20,11 +21,17 @@ def deadline_panel(context, rfp, heading_level=2):
     viewer_zone = getattr(request, "viewer_zone", None)
     now = context.get("now") or timezone.now()
     cd = deadlines.countdown(now, rfp.deadline_instant)
+    views = deadlines.deadline_views(rfp.deadline_instant, viewer_zone, rfp.deadline_zone)
     return {
         "rfp": rfp,
-        "views": deadlines.deadline_views(rfp.deadline_instant, viewer_zone),
+        "views": views,
+        # The deadline's own zone (AoE unless staff chose another) is the first line.
+        "deadline_zone": views[0].zone,
         "viewer_zone": viewer_zone,
-        "deadline_iso": deadlines.to_utc_iso(rfp.deadline_instant),
+        "deadline_iso": deadlines.html_datetime(rfp.deadline_instant),
+        # Zones already shown: portal.js adds no second line for the visitor's zone among them.
+        "shown_zones": " ".join(view.zone for view in views),
+        "time_words": _time_words(),
         "countdown": cd,
         "countdown_text": deadlines.describe_countdown(cd),
         "countdown_words": _countdown_words(),
@@ -34,6 +41,17 @@ def deadline_panel(context, rfp, heading_level=2):
         "request": request,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+def _time_words() -> str:
+    """Month and weekday names and the date patterns in the page's language, for portal.js to
+    write the visitor's own zone line as the server writes the others."""
+    return json.dumps(deadlines.time_words(), ensure_ascii=False)
+
+
+@register.simple_tag
+def time_words() -> str:
+    return _time_words()
 
 
 def _countdown_words() -> str:
@@ -62,8 +80,35 @@ def countdown_text(context, rfp) -> str:
 
 
 @register.simple_tag
-def deadline_in(rfp, zone: str = deadlines.AOE_ZONE_NAME) -> str:
-    return deadlines.format_deadline(rfp.deadline_instant, zone)
+def deadline_in(rfp, zone: str | None = None) -> str:
+    """The RFP's deadline written in ``zone``; without one, in the RFP's own zone (AoE unless
+    staff chose another)."""
+    return deadlines.format_deadline(rfp.deadline_instant, zone or _own_zone(rfp))
+
+
+@register.simple_tag
+def deadline_at(instant, zone: str | None = None) -> str:
+    """Any deadline instant (an addendum's old one, say) written like a deadline in ``zone``
+    (UTC when none): "Thursday 31 January 2019, end of day (24:00) AoE (UTC-12:00)" (with a
+    real minus sign)."""
+    if not instant:
+        return ""
+    zone = zone if zone and deadlines.is_valid_zone(zone) else deadlines.UTC_ZONE_NAME
+    return deadlines.format_deadline(instant, zone)
+
+
+@register.simple_tag(takes_context=True)
+def rfp_deadline_views(context, rfp, viewer_zone: str | None = None):
+    """``{% rfp_deadline_views rfp as views %}``: the deadline in its own zone, UTC and the
+    viewer's zone (a mail passes the recipient's zone; a page gets the visitor's)."""
+    if viewer_zone is None:
+        viewer_zone = getattr(context.get("request"), "viewer_zone", None)
+    return deadlines.deadline_views(rfp.deadline_instant, viewer_zone, _own_zone(rfp))
+
+
+def _own_zone(rfp) -> str:
+    zone = getattr(rfp, "deadline_zone", "") or ""
+    return zone if deadlines.is_valid_zone(zone) else deadlines.AOE_ZONE_NAME
 
 
 @register.filter
@@ -79,17 +124,26 @@ def when(instant, zone: str | None = None) -> str:
     mails and PDFs write an instant; CSV files and receipts' machine fields keep utc_iso."""
     if not instant:
         return ""
+    if not isinstance(instant, datetime.datetime):
+        # A date has no zone: written as Django writes dates in the active language.
+        return formats.date_format(instant, "DATE_FORMAT")
     zone = zone if zone and deadlines.is_valid_zone(zone) else deadlines.UTC_ZONE_NAME
     return deadlines.format_in_zone(instant, zone).text
 
 
 @register.filter
 def html_datetime(instant) -> str:
-    """The value of a ``<time datetime="…">`` attribute: valid HTML (no microseconds)."""
-    return deadlines.html_datetime(instant) if instant else ""
+    """The value of a ``<time datetime="…">`` attribute: valid HTML (no microseconds); a date
+    gives "2026-12-01"."""
+    if not instant:
+        return ""
+    if not isinstance(instant, datetime.datetime):
+        return instant.isoformat()
+    return deadlines.html_datetime(instant)
 
 
 money = register.filter("money", formatting.money)
+file_size = register.filter("file_size", formatting.file_size)
 
 
 @register.filter
@@ -103,14 +157,6 @@ def fraction(value, places: int = 2) -> str:
     if value is None:
         return "—"
     return formats.number_format(f"{float(value):.{int(places)}f}", int(places))
-
-
-@register.filter
-def points(value, scale_max: int = 5) -> str:
-    """A 0..1 overall written as points on a scale ("3.50")."""
-    if value is None:
-        return "—"
-    return formats.number_format(f"{float(value) * int(scale_max):.2f}", 2)
 
 
 @register.filter

@@ -12,8 +12,73 @@
     }
   }
 
-  function hasCookie(name) {
-    return document.cookie.split("; ").some(function (c) { return c.indexOf(name + "=") === 0; });
+  function cookieValue(name) {
+    var found = null;
+    document.cookie.split("; ").forEach(function (c) {
+      if (c.indexOf(name + "=") === 0) found = c.slice(name.length + 1);
+    });
+    return found;
+  }
+
+  /* The wall clock in `zone` at `instant`, as numbers (Intl gives them for any IANA zone). */
+  function wallClock(instant, zone) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", second: "numeric"
+    }).formatToParts(instant).forEach(function (p) {
+      if (p.type !== "literal") parts[p.type] = parseInt(p.value, 10);
+    });
+    var hour = parts.hour % 24;  /* some engines write midnight as 24 */
+    var asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, hour, parts.minute, parts.second);
+    var whole = Math.floor(instant.getTime() / 1000) * 1000;
+    return {
+      year: parts.year, month: parts.month, day: parts.day, hour: hour,
+      minute: parts.minute, second: parts.second,
+      weekday: (new Date(Date.UTC(parts.year, parts.month - 1, parts.day)).getUTCDay() + 6) % 7,
+      offsetMinutes: Math.round((asUtc - whole) / 60000)
+    };
+  }
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  function offsetText(minutes, words) {
+    var sign = minutes < 0 ? (words.minus || "-") : "+";
+    var size = Math.abs(minutes);
+    return "UTC" + sign + two(Math.floor(size / 60)) + ":" + two(size % 60);
+  }
+
+  /* The deadline written exactly as rfp_portal.deadlines.format_deadline() writes it, with the
+     words (month and weekday names, the pattern) the server passed in the page's language:
+     "Wednesday 16 December 2026, 21:00 Asia/Tokyo (UTC+09:00)", and "…, end of day (24:00) …"
+     for a deadline at the first instant of a local day. */
+  function formatDeadline(instant, zone, words) {
+    var at = wallClock(instant, zone);
+    var before = wallClock(new Date(instant.getTime() - 1), zone);
+    var endOfDay = before.day !== at.day || before.month !== at.month || before.year !== at.year;
+    var shown = endOfDay ? before : at;
+    var time = two(at.hour) + ":" + two(at.minute) + (at.second ? ":" + two(at.second) : "");
+    var values = {
+      weekday: words.weekdays[shown.weekday], day: String(shown.day),
+      month: words.months[shown.month - 1], year: String(shown.year), time: time,
+      zone: zone + " (" + offsetText(shown.offsetMinutes, words) + ")"
+    };
+    return (endOfDay ? words.endOfDay : words.at).replace(/%\((\w+)\)[sd]/g, function (m, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? values[name] : m;
+    });
+  }
+
+  function wordsOf(el) {
+    try {
+      var words = JSON.parse(el.getAttribute("data-time-words") || "{}");
+      return words.at && words.weekdays && words.months ? words : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function alreadyShown(el, zone) {
+    return (el.getAttribute("data-local-skip") || "").split(/\s+/).indexOf(zone) !== -1;
   }
 
   /* Show the deadline in the browser's own zone, and remember the zone so the server can
@@ -21,28 +86,24 @@
   function showLocalTimes() {
     var zone = browserZone();
     if (!zone || zone === "UTC" || zone === "Etc/UTC") return;
-    if (!hasCookie(TZ_COOKIE)) {
-      document.cookie = TZ_COOKIE + "=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    /* Written as it is (IANA names are valid cookie text): the server reads cookies without
+       URL-decoding, so "Asia%2FTokyo" would never be recognised. A zone chosen on the page
+       (the server's cookie) is kept; one written URL-encoded by an older version is replaced. */
+    var stored = cookieValue(TZ_COOKIE);
+    if ((stored === null || stored.indexOf("%") !== -1) && /^[A-Za-z0-9_+\-\/]+$/.test(zone)) {
+      document.cookie = TZ_COOKIE + "=" + zone + "; path=/; max-age=31536000; samesite=lax";
     }
-    var lang = document.documentElement.lang || undefined;
     document.querySelectorAll("[data-local-time]").forEach(function (row) {
-      var instant = new Date(row.getAttribute("data-local-time"));
-      if (isNaN(instant)) return;
-      var text = new Intl.DateTimeFormat(lang, {
-        weekday: "long", day: "numeric", month: "long", year: "numeric",
-        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
-      }).format(instant);
+      var instant = new Date(row.getAttribute("data-local-time")), words = wordsOf(row);
+      if (isNaN(instant) || !words || alreadyShown(row, zone)) return;
       row.querySelector("[data-local-zone]").textContent = zone;
-      row.querySelector("[data-local-text]").textContent = text;
+      row.querySelector("[data-local-text]").textContent = formatDeadline(instant, zone, words);
       row.hidden = false;
     });
     document.querySelectorAll("[data-local-inline]").forEach(function (el) {
-      var instant = new Date(el.getAttribute("data-local-inline"));
-      if (isNaN(instant)) return;
-      el.textContent = "= " + new Intl.DateTimeFormat(lang, {
-        weekday: "long", day: "numeric", month: "long", year: "numeric",
-        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"
-      }).format(instant) + " (" + zone + ")";
+      var instant = new Date(el.getAttribute("data-local-inline")), words = wordsOf(el);
+      if (isNaN(instant) || !words || alreadyShown(el, zone)) return;
+      el.textContent = "= " + formatDeadline(instant, zone, words);
       el.hidden = false;
     });
     document.querySelectorAll("[data-tz-picker]").forEach(function (el) { el.hidden = true; });

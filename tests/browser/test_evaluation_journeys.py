@@ -227,6 +227,10 @@ def test_e_staff_rank_decide_publish_and_proposer_reads_debrief(
     page.get_by_role("button", name="Record decision").click()
     expect(page.locator(".messages")).to_contain_text("Decision recorded")
     page.get_by_role("link", name="decide Beta proposal").click()
+    expect(page.get_by_role("table", name="Awards to all selected proposals")).to_contain_text(
+        "USD 24,000"
+    )
+    assert_accessible(page)
     page.get_by_label("not selected").check()
     page.get_by_label("Rationale").fill("Less detail on the timeline.")
     page.get_by_role("button", name="Record decision").click()
@@ -242,7 +246,8 @@ def test_e_staff_rank_decide_publish_and_proposer_reads_debrief(
     team.goto(f"/proposals/{s['alpha'].pk}/decision/")
     expect(team.get_by_role("heading", level=2).first).to_have_text("Selected")
     expect(team.locator("main")).to_contain_text("Best scores and a credible plan.")
-    expect(team.locator("table")).to_contain_text("5.00")
+    expect(team.get_by_role("table", name="Your scores")).to_contain_text("5.00")
+    expect(team.get_by_role("table", name="Awards by feature")).to_contain_text("USD 24,000")
     expect(team.locator("main")).not_to_contain_text("Beta proposal")
     assert_accessible(team)
     context.close()

@@ -143,7 +143,7 @@ def test_b_proposer_revises_then_withdraws(page, open_rfp, proposer, password, a
     )
     sign_in(page, proposer.email, password)
     page.get_by_role("link", name="My proposals").click()
-    expect(page.locator("table")).to_contain_text("submitted")
+    expect(page.locator("table")).to_contain_text("submitted", ignore_case=True)
     assert_accessible(page)
     page.get_by_role("link", name="Ready proposal").click()
     page.get_by_label("The team").fill("Three maintainers now.")
@@ -159,7 +159,7 @@ def test_b_proposer_revises_then_withdraws(page, open_rfp, proposer, password, a
     assert_accessible(page)
     page.get_by_role("button", name="Yes, withdraw it").click()
     expect(page.locator(".messages")).to_contain_text("withdrawn")
-    expect(page.locator("table")).to_contain_text("withdrawn")
+    expect(page.locator("table")).to_contain_text("withdrawn", ignore_case=True)
     proposal.refresh_from_db()
     assert proposal.state == Proposal.State.WITHDRAWN
 
@@ -210,7 +210,9 @@ def test_d_late_submit_is_refused_and_draft_kept(
     expect(page.get_by_role("alert")).to_contain_text("Your draft is kept")
     assert_accessible(page)
     page.goto(proposal.get_absolute_url())
-    expect(page.get_by_label("The team")).to_have_value(complete_answers(open_rfp)["team"])
+    # Closed: the draft is kept and shown read-only, with nothing left to edit.
+    expect(page.locator("main")).to_contain_text(complete_answers(open_rfp)["team"])
+    expect(page.get_by_role("button", name="Save draft")).to_have_count(0)
     expect(page.locator("main")).to_contain_text("can no longer be submitted")
     assert not proposal.versions.exists()
 

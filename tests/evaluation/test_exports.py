@@ -240,6 +240,6 @@ def test_reviewer_downloads_own_scorecard_pdf_and_others_cannot(client, reviewed
     response = client.get(url)
     assert response["Content-Type"] == "application/pdf"
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
-    assert "Scorecard: Alpha proposal" in text and "4 / 5" in text and "fine" in text
+    assert "Scorecard: Alpha proposal" in text and "4 (scale 0 to 5)" in text and "fine" in text
     client.force_login(outsider)
     assert client.get(url).status_code == 404

@@ -104,7 +104,9 @@ def test_scope_table_shows_budgets_caps_and_totals(client):
     feature = FeatureFactory(budget=8000, cap=10000)
     FeatureFactory(milestone=feature.milestone, budget=5000, cap=7000)
     body = client.get(feature.milestone.rfp.get_absolute_url()).content.decode()
-    assert "USD 8,000" in body and "USD 10,000" in body
+    # The table's columns name the currency; its cells are the amounts, grouped.
+    assert "Budget (USD)" in body and "Cap (USD)" in body
+    assert '"num">8,000<' in body and '"num">10,000<' in body
     assert "USD 13,000" in body and "USD 17,000" in body
 
 
