@@ -100,6 +100,13 @@ def staff_without_mfa(db):
 
 
 @pytest.fixture
+def staff_client(client, staff):
+    """Django's test client signed in as `staff`."""
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
 def open_rfp(db) -> RFP:
     path = demo.DEMO_DATA_DIR / "pypi-2019-q4.toml"
     data = tomllib.loads(path.read_text())

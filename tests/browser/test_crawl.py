@@ -15,34 +15,26 @@ collected and reported together, so one run shows everything.
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from evaluation import demo as whole_demo
-from evaluation import services, threads
 from evaluation.models import Export, PoolMember
-from proposals import addenda, demo, questions, submission, team
-from proposals import services as rfp_services
-from proposals.models import RFP, Proposal
-from rfp_portal import permissions
-from rfp_portal.models import User
-from tests.factories import PASSWORD, UserFactory
+from proposals import demo
+from proposals.models import Proposal
+from tests.factories import PASSWORD
+from tests.helpers import world as common
 from tests.helpers.browser import FAILED_TO_LOAD, WCAG_TAGS
 from tests.helpers.browser_sign_in import sign_in
+from tests.helpers.crawling import Frontier
 from tests.helpers.mfa import totp_code
-from tests.helpers.proposals import submitted_proposal
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAGE_CAP = 60  # pages crawled from links, per role (the explicit pages come on top)
-PER_PATTERN = 2  # pages of one URL pattern, e.g. /proposals/N/versions/N/, /staff/rfps/S/…
 # Not followed: signing out, downloads (they are files, not pages), the language switch, and
 # one-click links that change something (unsubscribe, invitations).
 SKIP = re.compile(
@@ -52,11 +44,6 @@ SKIP = re.compile(
 # The admin is crawled only through its own explicit pages (index, a changelist, a change
 # form): its links would fill any cap with near-identical changelists.
 NOT_CRAWLED = re.compile(r"^/admin/")
-
-
-def pattern_of(path: str) -> str:
-    """Digits folded, and the RFP in staff pages (each RFP's staff pages are the same pages)."""
-    return re.sub(r"\d+", "N", re.sub(r"^/staff/rfps/[^/]+/", "/staff/rfps/S/", path))
 
 
 def csp_problem(headers: dict[str, str]) -> str | None:
@@ -213,156 +200,66 @@ class Crawl:
         return found
 
     def crawl(self, start: str = "/") -> None:
-        queue = deque([start])
-        seen = {start}
-        per_pattern: dict[str, int] = {}
-        queried: set[str] = set()
+        frontier = Frontier([start])
         crawled = 0
-        while queue and crawled < PAGE_CAP:
-            path = queue.popleft()
+        while frontier and crawled < PAGE_CAP:
+            path = frontier.pop()
             response = self.page.goto(path)
             crawled += 1
             self.check(response, path)
             if response is None or "text/html" not in response.headers.get("content-type", ""):
                 continue
             for link in self.links():
-                if link in seen:
-                    continue
-                seen.add(link)
-                bare, _, query = link.partition("?")
-                key = pattern_of(bare)
-                if query:
-                    # One query variant (a filter, a sort, a page) per path pattern is enough.
-                    if key in queried:
-                        continue
-                    queried.add(key)
-                else:
-                    if per_pattern.get(key, 0) >= PER_PATTERN:
-                        continue
-                    per_pattern[key] = per_pattern.get(key, 0) + 1
-                queue.append(link)
+                frontier.add(link)
 
 
 # --- The world every role looks at ------------------------------------------------------
 
 
-def copy_of_open_rfp(now, slug: str, title: str) -> RFP:
-    """Another open RFP like the demo's open one (one proposal per person and RFP)."""
-    data = rfp_services.read_rfp_file(demo.DEMO_DATA_DIR / "pypi-2019-q4.toml")
-    data["slug"] = slug
-    data["title"] = title
-    shift = rfp_services.demo_shift(data, today=now.date())
-    return rfp_services.load_rfp(data, shift=shift, now=now - timedelta(days=1)).rfp
-
-
 def build_world() -> dict:
-    now = timezone.now()
-    whole_demo.load_demo(now=now)
-    staff = User.objects.get(email="staff@example.org")
-    reviewer = User.objects.get(email="reviewer@example.org")
-    proposer = User.objects.get(email="proposer@example.org")
-    mossgreen = User.objects.get(email="lead@mossgreen.example")
-    tern = User.objects.get(email="hello@tern-labs.example")
-    decided = RFP.objects.get(slug="pypi-2019-q1")
-    open_rfp = RFP.objects.get(slug="pypi-2019-q4")
-
-    # The proposer: a submitted proposal, and an incomplete draft for a second open RFP, both
-    # shared with a co-author.
-    submitted = submitted_proposal(open_rfp, proposer, "Pat's signed uploads")
-    second_call = copy_of_open_rfp(now, "pypi-second-call", "PyPI second call")
-    draft = submission.start_proposal(
-        rfp=second_call, user=proposer, title="Pat's audit trail", now=now
-    )
-    draft = submission.save_draft(
-        proposal=draft,
-        user=proposer,
-        title=draft.title,
-        fields={"team": "Pat and a colleague."},
-        document=None,
-        expected_edit=draft.edit_count,
-        now=now,
-    )
-    coauthor = UserFactory(
-        email="coauthor@example.org", full_name="Cora Author", roles=[permissions.Role.PROPOSER]
-    )
-    for proposal in (submitted, draft):
-        invitation = team.invite(proposal=proposal, owner=proposer, email=coauthor.email, now=now)
-        team.accept(invitation=invitation, user=coauthor, now=now)
-    team.invite(proposal=draft, owner=proposer, email="pending@example.net", now=now)
-
-    # The open RFP has questions (one answered) and an addendum.
-    asked = questions.ask(
-        rfp=open_rfp, user=proposer, text="May we bid for one feature only?", now=now
-    )
-    questions.answer(
-        question=asked, staff_user=staff, answer_text="Yes, any subset.", publish=True, now=now
-    )
-    questions.ask(rfp=open_rfp, user=coauthor, text="Is travel covered?", now=now)
-    addenda.publish_addendum(
-        rfp=open_rfp,
-        changes={"summary": open_rfp.summary + " Questions are answered on this page."},
-        change_note="Said where questions are answered.",
-        actor=staff,
-        now=now,
-    )
+    # The demo; the proposer's submitted proposal and a draft for a second open RFP, both shared
+    # with a co-author; questions and an addendum on the open RFP.
+    world = common.demo_world()
+    second_call = common.copy_of_open_rfp(world.now, "pypi-second-call", "PyPI second call")
+    common.share_proposals(world, second_call)
+    common.ask_and_amend(world)
 
     # A second RFP in evaluation: one assignment still to declare, one with a draft review.
-    review_rfp = copy_of_open_rfp(now, "pypi-review-round", "PyPI review round")
-    first = submitted_proposal(review_rfp, mossgreen, "Mossgreen: review round")
-    second = submitted_proposal(review_rfp, tern, "Tern Labs: review round")
-    # Its deadline passes (two days back: AoE is UTC-12) and it is opened; the other RFPs
-    # stay open for proposals.
-    review_rfp.deadline_date = now.date() - timedelta(days=2)
-    rfp_services.compute_deadline(review_rfp)
-    review_rfp.save()
-    assert rfp_services.open_due_rfps(now=timezone.now()) == [review_rfp]
-    PoolMember.objects.create(rfp=review_rfp, user=reviewer)
-    services.assign(proposal=first, reviewer=reviewer, staff_user=staff, now=now)
-    declared = services.assign(proposal=second, reviewer=reviewer, staff_user=staff, now=now)
-    services.declare_conflict(
-        assignment=declared, user=reviewer, conflict=False, reason="", now=now
-    )
-    services.save_review(
-        assignment=declared,
-        user=reviewer,
-        assessments=[],
-        overall_comment="Started.",
-        submit=False,
-        now=now,
-    )
-    threads.post_clarification(proposal=second, user=reviewer, text="Who leads the work?", now=now)
+    common.review_round(world)
+    common.open_review_round(world)
+    PoolMember.objects.create(rfp=world.review_rfp, user=world.reviewer)
+    common.start_reviews(world)
     # Exports of the decided RFP: one finished is not needed (downloads are not pages), one
     # still running shows the progress row that polls.
     Export.objects.create(
-        rfp=decided,
+        rfp=world.decided,
         kind=Export.Kind.SCORES,
-        requested_by=staff,
+        requested_by=world.staff,
         progress=40,
         state=Export.State.RUNNING,
     )
     Export.objects.create(
-        rfp=decided,
+        rfp=world.decided,
         kind=Export.Kind.SUMMARY,
-        requested_by=staff,
+        requested_by=world.staff,
         state=Export.State.FAILED,
         message="Interrupted.",
     )
 
-    decided_proposal = Proposal.objects.filter(rfp=decided).order_by("pk").first()
     return {
-        "staff": staff,
-        "reviewer": reviewer,
-        "proposer": proposer,
-        "coauthor": coauthor,
-        "mossgreen": mossgreen,
-        "submitted": submitted,
-        "draft": draft,
-        "first": first,
-        "second": second,
-        "decided": decided,
-        "open_rfp": open_rfp,
-        "review_rfp": review_rfp,
-        "decided_proposal": decided_proposal,
+        "staff": world.staff,
+        "reviewer": world.reviewer,
+        "proposer": world.proposer,
+        "coauthor": world.coauthor,
+        "mossgreen": world.mossgreen,
+        "submitted": world.submitted,
+        "draft": world.draft,
+        "first": world.first,
+        "second": world.second,
+        "decided": world.decided,
+        "open_rfp": world.open_rfp,
+        "review_rfp": world.review_rfp,
+        "decided_proposal": world.decided_proposal,
     }
 
 

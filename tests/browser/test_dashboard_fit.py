@@ -40,6 +40,16 @@ MEASURE = """() => {
 }"""
 
 
+def staff_signed_in(page, setup, staff, password, *, width, height):
+    """The RFP of scored_rfp with Beta's title LONG_TITLE, and staff signed in on a screen of
+    `width` by `height`; the RFP."""
+    rfp = scored_rfp(setup, staff)
+    Proposal.objects.filter(pk=setup["beta"].pk).update(title=LONG_TITLE)
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, staff.email, password, code=totp_code())
+    return rfp
+
+
 def header_cell(page, name):
     return page.locator(".ranking-table thead th").filter(has_text=re.compile(rf"^{name}$"))
 
@@ -47,10 +57,7 @@ def header_cell(page, name):
 def test_the_ranking_fits_1280_pixels_and_criterion_columns_come_on_demand(
     page, evaluation_setup, staff, password, assert_accessible
 ):
-    rfp = scored_rfp(evaluation_setup, staff)
-    Proposal.objects.filter(pk=evaluation_setup["beta"].pk).update(title=LONG_TITLE)
-    page.set_viewport_size({"width": 1280, "height": 800})
-    sign_in(page, staff.email, password, code=totp_code())
+    rfp = staff_signed_in(page, evaluation_setup, staff, password, width=1280, height=800)
     page.goto(f"/staff/rfps/{rfp.slug}/evaluation/dashboard/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Dashboard")
 
@@ -91,10 +98,7 @@ def test_the_ranking_fits_1280_pixels_and_criterion_columns_come_on_demand(
 def test_the_dashboard_on_a_phone_scrolls_the_table_not_the_page(
     page, evaluation_setup, staff, password, assert_accessible
 ):
-    rfp = scored_rfp(evaluation_setup, staff)
-    Proposal.objects.filter(pk=evaluation_setup["beta"].pk).update(title=LONG_TITLE)
-    page.set_viewport_size({"width": 390, "height": 844})
-    sign_in(page, staff.email, password, code=totp_code())
+    rfp = staff_signed_in(page, evaluation_setup, staff, password, width=390, height=844)
     for query in ("", "?columns=criteria&columns=median&columns=reviews"):
         page.goto(f"/staff/rfps/{rfp.slug}/evaluation/dashboard/{query}")
         fit = page.evaluate(MEASURE)

@@ -13,6 +13,7 @@ from tests.factories import UserFactory
 from tests.helpers.browser_sign_in import sign_in
 from tests.helpers.mfa import totp_code
 from tests.helpers.proposals import open_now
+from tests.helpers.reviews import assessments
 from tests.helpers.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -205,12 +206,7 @@ def test_e_staff_rank_decide_publish_and_proposer_reads_debrief(
             overall_comment="",
             submit=True,
             now=timezone.now(),
-            assessments=[
-                services.AssessmentInput(
-                    c, None if c.is_gate else score, "pass" if c.is_gate else "", ""
-                )
-                for c in rfp.criteria.all()
-            ],
+            assessments=assessments(rfp, score),
         )
     sign_in(page, staff.email, password, code=totp_code())
     page.get_by_role("link", name="Staff").click()

@@ -9,10 +9,10 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from tests.helpers.browser_sign_in import sign_in
-from tests.helpers.lifecycle import decide, features, pass_deadline, pass_review_due, publish
+from tests.helpers.lifecycle import decisions_published, pass_review_due
 from tests.helpers.mfa import totp_code
 from tests.helpers.proposals import open_now
-from tests.helpers.reviews import declare_no_conflict, save_review
+from tests.helpers.reviews import assessments, declare_no_conflict, save_review
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,12 +21,7 @@ def test_a_proposer_after_the_decisions_sees_the_decision_first_and_nothing_to_e
     page, evaluation_setup, staff, password, assert_accessible
 ):
     s = evaluation_setup
-    pass_deadline(s["rfp"])
-    open_now(s["rfp"])
-    first, second = features(s["rfp"])[:2]
-    decide(s["alpha"], staff, awards={first: "8000", second: "5000"})
-    decide(s["beta"], staff)
-    publish(s["rfp"], staff)
+    first, second = decisions_published(s, staff)
 
     sign_in(page, s["alpha_owner"].email, password)
     page.goto(reverse("my_proposals"))
@@ -62,22 +57,8 @@ def test_a_reviewer_after_the_due_date_sees_the_review_read_only(
     assignment = s["assign"](s["alpha"], reviewer, staff)
     open_now(s["rfp"])
     declare_no_conflict(assignment, reviewer)
-    from evaluation import services
-
     save_review(
-        assignment,
-        reviewer,
-        [
-            services.AssessmentInput(
-                criterion=c,
-                score=None if c.is_gate else 4,
-                verdict="pass" if c.is_gate else "",
-                comment="",
-            )
-            for c in s["rfp"].criteria.all()
-        ],
-        submit=True,
-        comment="A credible team.",
+        assignment, reviewer, assessments(s["rfp"]), submit=True, comment="A credible team."
     )
     pass_review_due(s["rfp"])
 

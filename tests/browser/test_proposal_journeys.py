@@ -16,7 +16,7 @@ from proposals.services import compute_deadline
 from tests.factories import UserFactory
 from tests.helpers.browser_sign_in import sign_in
 from tests.helpers.mfa import totp_code
-from tests.helpers.proposals import complete_answers, pdf_upload
+from tests.helpers.proposals import complete_answers, ready_draft
 from tests.pdfs import make_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,19 +27,6 @@ def pdf_file(tmp_path):
     path = tmp_path / "our-proposal.pdf"
     path.write_bytes(make_pdf(3))
     return path
-
-
-def ready_draft(rfp, user, title="Ready proposal", *, with_pdf=True):
-    proposal = submission.start_proposal(rfp=rfp, user=user, title=title, now=timezone.now())
-    return submission.save_draft(
-        proposal=proposal,
-        user=user,
-        title=title,
-        fields=complete_answers(rfp),
-        document=pdf_upload() if with_pdf else None,
-        expected_edit=proposal.edit_count,
-        now=timezone.now(),
-    )
 
 
 def test_a_proposer_drafts_uploads_checks_budget_submits_and_verifies_receipt(

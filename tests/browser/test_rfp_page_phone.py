@@ -16,6 +16,22 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
+@pytest.fixture
+def phone_page(browser, live_server):
+    """A page in a phone's browser (390 by 844, touch), in Berlin and British English."""
+    context = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        timezone_id="Europe/Berlin",
+        locale="en-GB",
+        base_url=live_server.url,
+    )
+    yield context.new_page()
+    context.close()
+
+
 def box(locator) -> dict:
     found = locator.bounding_box()
     assert found is not None, f"{locator} is not rendered"
@@ -90,68 +106,42 @@ def assert_cap_column_reachable(page):
 
 
 def test_on_a_phone_an_anonymous_visitor_sees_the_deadline_and_how_to_take_part_first(
-    browser, live_server, open_rfp, assert_accessible
+    phone_page, open_rfp, assert_accessible
 ):
-    context = browser.new_context(
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        timezone_id="Europe/Berlin",
-        locale="en-GB",
-        base_url=live_server.url,
+    page = phone_page
+    page.goto(open_rfp.get_absolute_url())
+    expect(page.get_by_role("heading", level=1)).to_have_text(open_rfp.title)
+    assert_deadline_in_first_screen(page)
+    assert_in_first_screen(
+        page, page.get_by_role("link", name="Sign in to propose"), "the call to action"
     )
-    try:
-        page = context.new_page()
-        page.goto(open_rfp.get_absolute_url())
-        expect(page.get_by_role("heading", level=1)).to_have_text(open_rfp.title)
-        assert_deadline_in_first_screen(page)
-        assert_in_first_screen(
-            page, page.get_by_role("link", name="Sign in to propose"), "the call to action"
-        )
-        assert_no_sideways_scroll(page)
-        assert_cap_column_reachable(page)
-        assert_accessible(page)
-    finally:
-        context.close()
+    assert_no_sideways_scroll(page)
+    assert_cap_column_reachable(page)
+    assert_accessible(page)
 
 
 def test_on_a_phone_a_proposer_sees_the_deadline_and_start_a_proposal_first(
-    browser, live_server, open_rfp, proposer, password, assert_accessible
+    phone_page, open_rfp, proposer, password, assert_accessible
 ):
-    context = browser.new_context(
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        timezone_id="Europe/Berlin",
-        locale="en-GB",
-        base_url=live_server.url,
+    page = phone_page
+    sign_in(page, proposer.email, password)
+    page.goto(open_rfp.get_absolute_url())
+    assert_deadline_in_first_screen(page)
+    assert_in_first_screen(
+        page, page.get_by_role("button", name="Start a proposal"), "Start a proposal"
     )
-    try:
-        page = context.new_page()
-        sign_in(page, proposer.email, password)
-        page.goto(open_rfp.get_absolute_url())
-        assert_deadline_in_first_screen(page)
-        assert_in_first_screen(
-            page, page.get_by_role("button", name="Start a proposal"), "Start a proposal"
-        )
-        assert_no_sideways_scroll(page)
-        assert_cap_column_reachable(page)
-        assert_accessible(page)
+    assert_no_sideways_scroll(page)
+    assert_cap_column_reachable(page)
+    assert_accessible(page)
 
-        # With a draft, the same place continues it.
-        submission.start_proposal(
-            rfp=open_rfp, user=proposer, title="Phone draft", now=timezone.now()
-        )
-        page.reload()
-        assert_in_first_screen(
-            page,
-            page.get_by_role("link", name="Continue your proposal"),
-            "Continue your proposal",
-        )
-    finally:
-        context.close()
+    # With a draft, the same place continues it.
+    submission.start_proposal(rfp=open_rfp, user=proposer, title="Phone draft", now=timezone.now())
+    page.reload()
+    assert_in_first_screen(
+        page,
+        page.get_by_role("link", name="Continue your proposal"),
+        "Continue your proposal",
+    )
 
 
 def test_at_1280_pixels_the_deadline_and_the_call_to_action_stay_in_the_first_screen(

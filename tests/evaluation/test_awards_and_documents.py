@@ -20,7 +20,7 @@ from proposals import receipts
 from proposals.models import Feature, SubmissionVersion
 from rfp_portal.models import OutboxMessage
 from tests.helpers.proposals import open_now
-from tests.helpers.reviews import declare_no_conflict, save_review
+from tests.helpers.reviews import assessments, declare_no_conflict, save_review
 
 pytestmark = pytest.mark.django_db
 
@@ -111,20 +111,14 @@ def decided(evaluation_setup, staff):
                 proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
             )
             declare_no_conflict(assignment, reviewer)
-            save_review(
-                assignment,
-                reviewer,
-                [
-                    services.AssessmentInput(
-                        c,
-                        None if c.is_gate else score + (index if c.key == "cost" else 0),
-                        (verdict if index == 0 else "pass") if c.is_gate else "",
-                        "fine",
-                    )
-                    for c in rfp.criteria.all()
-                ],
-                submit=True,
+            review = assessments(
+                rfp,
+                score,
+                scores={"cost": score + index},
+                verdict=verdict if index == 0 else "pass",
+                comment="fine",
             )
+            save_review(assignment, reviewer, review, submit=True)
     for proposal, awards in (
         (s["alpha"], {signing.pk: Decimal(8000), docs.pk: Decimal(5000)}),
         (s["beta"], {detection.pk: Decimal(7500)}),

@@ -12,7 +12,7 @@ from proposals.models import Feature, Proposal, ProposalMember, SubmissionVersio
 from rfp_portal.models import OutboxMessage
 from tests.factories import UserFactory
 from tests.helpers.proposals import open_now
-from tests.helpers.reviews import declare_no_conflict, make_reviewer
+from tests.helpers.reviews import assessments, declare_no_conflict, make_reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -74,12 +74,6 @@ def ranking_rows(page: str) -> list[tuple[str, str]]:
     return rows
 
 
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def test_dashboard_query_count_is_the_same_for_10_and_200_proposals(
     staff_client, open_rfp, django_assert_num_queries
 ):
@@ -123,12 +117,7 @@ def test_dashboard_ranks_flags_and_draws_charts(staff_client, evaluation_setup, 
             services.save_review(
                 assignment=assignment,
                 user=reviewer,
-                assessments=[
-                    services.AssessmentInput(
-                        c, None if c.is_gate else score, "pass" if c.is_gate else "", ""
-                    )
-                    for c in rfp.criteria.all()
-                ],
+                assessments=assessments(rfp, score),
                 overall_comment="",
                 submit=True,
                 now=timezone.now(),
@@ -218,10 +207,7 @@ def test_proposer_sees_own_decision_and_scores_only_after_publication(
     services.save_review(
         assignment=assignment,
         user=reviewer,
-        assessments=[
-            services.AssessmentInput(c, None if c.is_gate else 4, "pass" if c.is_gate else "", "")
-            for c in rfp.criteria.all()
-        ],
+        assessments=assessments(rfp),
         overall_comment="Reviewer's private words",
         submit=True,
         now=timezone.now(),

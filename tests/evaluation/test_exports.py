@@ -16,7 +16,7 @@ from evaluation import decisions, export_requests, exports, services, tasks
 from evaluation.models import Export
 from rfp_portal.models import AuditEvent
 from tests.helpers.proposals import open_now
-from tests.helpers.reviews import declare_no_conflict, save_review
+from tests.helpers.reviews import assessments, declare_no_conflict, save_review
 
 pytestmark = pytest.mark.django_db
 
@@ -31,17 +31,8 @@ def reviewed(evaluation_setup, staff):
                 proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
             )
             declare_no_conflict(assignment, reviewer)
-            save_review(
-                assignment,
-                reviewer,
-                [
-                    services.AssessmentInput(
-                        c, None if c.is_gate else score, "pass" if c.is_gate else "", "fine"
-                    )
-                    for c in s["rfp"].criteria.all()
-                ],
-                submit=True,
-            )
+            review = assessments(s["rfp"], score, comment="fine")
+            save_review(assignment, reviewer, review, submit=True)
     decisions.record_decision(
         proposal=s["alpha"],
         staff_user=staff,

@@ -16,7 +16,7 @@ from django.utils import timezone
 from evaluation import services
 from tests.factories import UserFactory
 from tests.helpers.proposals import open_now, submitted_proposal
-from tests.helpers.reviews import declare_no_conflict
+from tests.helpers.reviews import assessments, declare_no_conflict
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,6 @@ def scored_rfp(setup, staff, *, process_scale=(1, 5)):
         "Gamma proposal": submitted_proposal(rfp, gamma_owner, "Gamma proposal"),
     }
     open_now(rfp)
-    criteria = list(rfp.criteria.all())
     for title, reviews in SCORES.items():
         for reviewer, scores in zip(setup["reviewers"], reviews, strict=False):
             assignment = services.assign(
@@ -68,15 +67,7 @@ def scored_rfp(setup, staff, *, process_scale=(1, 5)):
             services.save_review(
                 assignment=assignment,
                 user=reviewer,
-                assessments=[
-                    services.AssessmentInput(
-                        c,
-                        None if c.is_gate else scores[c.key],
-                        "pass" if c.is_gate else "",
-                        "",
-                    )
-                    for c in criteria
-                ],
+                assessments=assessments(rfp, scores=scores),
                 overall_comment="",
                 submit=True,
                 now=timezone.now(),
@@ -137,7 +128,8 @@ def ranking(html: str) -> tuple[list[str], list[list[str]]]:
 
 
 NUMBER = r"\d+(?:[.,]\d+)?"
-FIXED_COLUMNS = {
+# Every column of the ranking that is not a criterion's, in the dashboard's order.
+OTHER_COLUMNS = (
     "Rank",
     "Proposal",
     "Reviews",
@@ -147,7 +139,7 @@ FIXED_COLUMNS = {
     "Flags",
     "Budget",
     "Decision",
-}
+)
 
 
 def number(text: str) -> Decimal:
@@ -160,7 +152,7 @@ def recompute(header: list[str], row: list[str]) -> tuple[Decimal, Decimal]:
     shown = number(row[header.index("Overall")])
     total = weights = Decimal(0)
     for name, cell in zip(header, row, strict=True):
-        if name in FIXED_COLUMNS or cell == "\u2014":
+        if name in OTHER_COLUMNS or cell == "\u2014":
             continue
         # A criterion column: its weight in the header ("Cost (x1)"; none shown counts as 1),
         # its mean first in the cell, or on another scale its value on the Overall's scale
@@ -173,12 +165,6 @@ def recompute(header: list[str], row: list[str]) -> tuple[Decimal, Decimal]:
         weights += w
     recomputed = (total / weights).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return recomputed, shown
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
 
 
 def test_overall_is_recomputed_from_the_shown_criterion_means_and_weights(
@@ -234,17 +220,7 @@ def test_the_definition_is_written_on_the_dashboard_with_the_weights_and_a_worke
         reverse("staff_dashboard", args=[rfp.slug]) + "?columns=median&columns=reviews"
     ).content.decode()
     header, rows = ranking(chosen)
-    assert header == [
-        "Rank",
-        "Proposal",
-        "Reviews",
-        "Overall",
-        "Median",
-        "Spread",
-        "Flags",
-        "Budget",
-        "Decision",
-    ]
+    assert header == list(OTHER_COLUMNS)  # Reviews and Median too, no criterion
     beta = next(row for row in rows if row[1] == "Beta proposal")
     assert beta[2] == "3/3"
     # Beta's reviews' own overalls: (6 + 5 + 3) / 4.5 = 3.11, (6 + 4 + 7.5) / 4.5 = 3.89,

@@ -13,32 +13,15 @@ from evaluation import rules, services
 from evaluation.models import Review
 from rfp_portal import deadlines
 from tests.helpers.lifecycle import pass_review_due
-from tests.helpers.proposals import open_now
-from tests.helpers.reviews import declare_no_conflict, save_review
+from tests.helpers.reviews import assessments, ready_to_review, save_review
 
 pytestmark = pytest.mark.django_db
 
 
-def full_review(rfp, score=4):
-    return [
-        services.AssessmentInput(
-            criterion=c,
-            score=None if c.is_gate else score,
-            verdict="pass" if c.is_gate else "",
-            comment=f"About {c.name}.",
-        )
-        for c in rfp.criteria.all()
-    ]
-
-
 @pytest.fixture
 def reviewing(evaluation_setup, staff):
-    s = evaluation_setup
-    reviewer = s["reviewers"][0]
-    assignment = s["assign"](s["alpha"], reviewer, staff)
-    open_now(s["rfp"])
-    declare_no_conflict(assignment, reviewer)
-    return {**s, "reviewer": reviewer, "assignment": assignment, "staff": staff}
+    reviewer, assignment = ready_to_review(evaluation_setup, staff)
+    return {**evaluation_setup, "reviewer": reviewer, "assignment": assignment, "staff": staff}
 
 
 def post_review(client, proposal, rfp, score):
@@ -50,28 +33,14 @@ def post_review(client, proposal, rfp, score):
 
 def test_the_page_and_the_save_close_at_the_same_instant(reviewing):
     rfp, assignment, reviewer = reviewing["rfp"], reviewing["assignment"], reviewing["reviewer"]
-    review = save_review(assignment, reviewer, full_review(rfp), submit=True)
+    review = save_review(assignment, reviewer, assessments(rfp), submit=True)
     due = deadlines.review_due_instant(rfp.review_due)
     just_before = due - timedelta(microseconds=1)
     assert rules.review_closed_since(rfp, review, just_before) is None
     assert rules.review_closed_since(rfp, review, due) == due
-    services.save_review(
-        assignment=assignment,
-        user=reviewer,
-        assessments=full_review(rfp, 3),
-        overall_comment="",
-        submit=True,
-        now=just_before,
-    )
+    save_review(assignment, reviewer, assessments(rfp, 3), submit=True, now=just_before)
     with pytest.raises(services.EvaluationError, match="due date has passed"):
-        services.save_review(
-            assignment=assignment,
-            user=reviewer,
-            assessments=full_review(rfp, 2),
-            overall_comment="",
-            submit=True,
-            now=due,
-        )
+        save_review(assignment, reviewer, assessments(rfp, 2), submit=True, now=due)
     review.refresh_from_db()
     services.reopen_review(review=review, staff_user=reviewing["staff"], now=due)
     review.refresh_from_db()
@@ -80,9 +49,8 @@ def test_the_page_and_the_save_close_at_the_same_instant(reviewing):
 
 def test_after_the_due_date_the_review_page_is_read_only(client, reviewing):
     rfp, alpha, reviewer = reviewing["rfp"], reviewing["alpha"], reviewing["reviewer"]
-    save_review(
-        reviewing["assignment"], reviewer, full_review(rfp), submit=True, comment="Solid team."
-    )
+    about = assessments(rfp, comment=lambda c: f"About {c.name}.")
+    save_review(reviewing["assignment"], reviewer, about, submit=True, comment="Solid team.")
     client.force_login(reviewer)
     before = client.get(reverse("review", args=[alpha.pk])).content.decode()
     assert "Update submitted review" in before and 'type="radio"' in before
@@ -120,7 +88,7 @@ def test_after_the_due_date_the_review_page_is_read_only(client, reviewing):
 
 def test_the_queue_lists_a_closed_review_and_staff_reopening_opens_the_form(client, reviewing):
     rfp, alpha, reviewer = reviewing["rfp"], reviewing["alpha"], reviewing["reviewer"]
-    review = save_review(reviewing["assignment"], reviewer, full_review(rfp), submit=True)
+    review = save_review(reviewing["assignment"], reviewer, assessments(rfp), submit=True)
     pass_review_due(rfp)
     client.force_login(reviewer)
     queue = client.get(reverse("reviewer_home")).content.decode()

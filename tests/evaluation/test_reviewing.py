@@ -16,21 +16,15 @@ from rfp_portal import deadlines, permissions
 from rfp_portal.models import AuditEvent
 from tests.factories import UserFactory
 from tests.helpers.proposals import open_now, submitted_proposal
-from tests.helpers.reviews import declare_no_conflict, make_reviewer, save_review
+from tests.helpers.reviews import (
+    assessments,
+    declare_no_conflict,
+    make_reviewer,
+    ready_to_review,
+    save_review,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def full_review(rfp, score=4):
-    return [
-        services.AssessmentInput(
-            criterion=c,
-            score=None if c.is_gate else score,
-            verdict="pass" if c.is_gate else "",
-            comment="ok",
-        )
-        for c in rfp.criteria.all()
-    ]
 
 
 def test_assignment_before_opening_reveals_nothing(client, evaluation_setup, staff):
@@ -132,7 +126,7 @@ def test_other_reviews_hidden_until_own_submitted(evaluation_setup, staff):
         assignment = Assignment.objects.get(reviewer=reviewer)
         declare_no_conflict(assignment, reviewer)
     a1 = Assignment.objects.get(reviewer=first)
-    save_review(a1, first, full_review(s["rfp"]), submit=True, comment="Good")
+    save_review(a1, first, assessments(s["rfp"]), submit=True, comment="Good")
     from proposals.models import Proposal
 
     alpha = Proposal.objects.select_related("rfp").get(pk=s["alpha"].pk)  # as a request sees it
@@ -147,11 +141,8 @@ def test_other_reviews_hidden_until_own_submitted(evaluation_setup, staff):
 
 def test_score_outside_the_scale_is_refused_and_nothing_saved(evaluation_setup, staff):
     s = evaluation_setup
-    reviewer = s["reviewers"][0]
-    assignment = s["assign"](s["alpha"], reviewer, staff)
-    open_now(s["rfp"])
-    declare_no_conflict(assignment, reviewer)
-    bad = full_review(s["rfp"], score=6)
+    reviewer, assignment = ready_to_review(s, staff)
+    bad = assessments(s["rfp"], 6)
     with pytest.raises(services.EvaluationError, match="between 0 and 5"):
         save_review(assignment, reviewer, bad)
     assert not Review.objects.exists()
@@ -159,11 +150,8 @@ def test_score_outside_the_scale_is_refused_and_nothing_saved(evaluation_setup, 
 
 def test_incomplete_review_cannot_be_submitted_but_can_be_saved(evaluation_setup, staff):
     s = evaluation_setup
-    reviewer = s["reviewers"][0]
-    assignment = s["assign"](s["alpha"], reviewer, staff)
-    open_now(s["rfp"])
-    declare_no_conflict(assignment, reviewer)
-    partial = [a for a in full_review(s["rfp"]) if a.criterion.key != "cost"]
+    reviewer, assignment = ready_to_review(s, staff)
+    partial = [a for a in assessments(s["rfp"]) if a.criterion.key != "cost"]
     save_review(assignment, reviewer, partial)
     with pytest.raises(services.EvaluationError, match="Cost"):
         save_review(assignment, reviewer, partial, submit=True)
@@ -173,30 +161,13 @@ def test_incomplete_review_cannot_be_submitted_but_can_be_saved(evaluation_setup
 def test_review_after_due_date_is_refused_until_staff_reopen(evaluation_setup, staff):
     s = evaluation_setup
     rfp = s["rfp"]
-    reviewer = s["reviewers"][0]
-    assignment = s["assign"](s["alpha"], reviewer, staff)
-    open_now(rfp)
-    declare_no_conflict(assignment, reviewer)
-    review = save_review(assignment, reviewer, full_review(rfp), submit=True)
+    reviewer, assignment = ready_to_review(s, staff)
+    review = save_review(assignment, reviewer, assessments(rfp), submit=True)
     late = deadlines.review_due_instant(rfp.review_due) + timedelta(seconds=1)
     with pytest.raises(services.EvaluationError, match="due date has passed"):
-        services.save_review(
-            assignment=assignment,
-            user=reviewer,
-            assessments=full_review(rfp, 2),
-            overall_comment="",
-            submit=True,
-            now=late,
-        )
+        save_review(assignment, reviewer, assessments(rfp, 2), submit=True, now=late)
     services.reopen_review(review=review, staff_user=staff, now=late)
-    services.save_review(
-        assignment=assignment,
-        user=reviewer,
-        assessments=full_review(rfp, 2),
-        overall_comment="Changed",
-        submit=True,
-        now=late,
-    )
+    save_review(assignment, reviewer, assessments(rfp, 2), submit=True, comment="Changed", now=late)
     review.refresh_from_db()
     assert review.state == "submitted" and review.overall_comment == "Changed"
     assert review.assessments.filter(criterion__kind=Criterion.Kind.SCORED, score=2).count() == 3
@@ -210,8 +181,8 @@ def test_removing_a_reviewer_drops_drafts_and_marks_submitted_reviews(evaluation
     open_now(s["rfp"])
     for assignment in (a_alpha, a_beta):
         declare_no_conflict(assignment, reviewer)
-    save_review(a_alpha, reviewer, full_review(s["rfp"]), submit=True)
-    save_review(a_beta, reviewer, full_review(s["rfp"]))
+    save_review(a_alpha, reviewer, assessments(s["rfp"]), submit=True)
+    save_review(a_beta, reviewer, assessments(s["rfp"]))
     services.remove_from_pool(rfp=s["rfp"], reviewer=reviewer, staff_user=staff, now=timezone.now())
     assert Review.objects.get(assignment=a_alpha).withdrawn_reviewer
     assert not Review.objects.filter(assignment=a_beta).exists()
@@ -364,14 +335,11 @@ def test_clarification_thread_between_evaluator_and_team_only(
 
 def test_discussion_only_after_submitting_own_review(client, evaluation_setup, staff):
     s = evaluation_setup
-    reviewer = s["reviewers"][0]
-    assignment = s["assign"](s["alpha"], reviewer, staff)
-    open_now(s["rfp"])
-    declare_no_conflict(assignment, reviewer)
+    reviewer, assignment = ready_to_review(s, staff)
     client.force_login(reviewer)
     url = reverse("review_discussion", args=[s["alpha"].pk])
     assert client.post(url, {"text": "Early thoughts"}).status_code == 404
-    save_review(assignment, reviewer, full_review(s["rfp"]), submit=True)
+    save_review(assignment, reviewer, assessments(s["rfp"]), submit=True)
     assert client.post(url, {"text": "After my review"}).status_code == 302
     page = client.get(reverse("review", args=[s["alpha"].pk])).content.decode()
     assert "After my review" in page
@@ -397,10 +365,7 @@ def test_review_autosave_saves_drafts_and_never_touches_a_submitted_review(
     client, evaluation_setup, staff
 ):
     s = evaluation_setup
-    reviewer = s["reviewers"][0]
-    assignment = s["assign"](s["alpha"], reviewer, staff)
-    open_now(s["rfp"])
-    declare_no_conflict(assignment, reviewer)
+    reviewer, assignment = ready_to_review(s, staff)
     client.force_login(reviewer)
     experience = s["rfp"].criteria.get(key="experience")
     url = reverse("review_autosave", args=[s["alpha"].pk])
@@ -409,7 +374,7 @@ def test_review_autosave_saves_drafts_and_never_touches_a_submitted_review(
     review = Review.objects.get()
     assert review.state == "draft" and review.overall_comment == "typing"
     assert review.assessments.get(criterion=experience).score == 4
-    save_review(assignment, reviewer, full_review(s["rfp"]), submit=True, comment="final")
+    save_review(assignment, reviewer, assessments(s["rfp"]), submit=True, comment="final")
     body = client.post(url, {"overall_comment": "changed"}).content
     assert b"only by submitting again" in body
     review.refresh_from_db()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from evaluation import decisions
 from proposals.models import Feature
 from proposals.services import compute_deadline
+from tests.helpers.proposals import open_now
 
 
 def pass_deadline(rfp):
@@ -45,3 +46,16 @@ def decide(proposal, staff, *, awards: dict | None = None, outcome: str | None =
 
 def publish(rfp, staff):
     return decisions.publish_decisions(rfp=rfp, staff_user=staff, now=timezone.now())
+
+
+def decisions_published(setup, staff) -> tuple[Feature, Feature]:
+    """The evaluation setup's RFP past its deadline and opened, Alpha selected for the first two
+    features (8,000 and 5,000), Beta not selected, the decisions published; those features."""
+    rfp = setup["rfp"]
+    pass_deadline(rfp)
+    open_now(rfp)
+    first, second = features(rfp)[:2]
+    decide(setup["alpha"], staff, awards={first: "8000", second: "5000"})
+    decide(setup["beta"], staff)
+    publish(rfp, staff)
+    return first, second

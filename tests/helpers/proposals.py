@@ -1,5 +1,6 @@
 """Proposals made through the product's services and forms: complete answers, a PDF upload,
-the proposal form's POST data, a submitted proposal, and opening an RFP at its deadline."""
+the proposal form's POST data, a draft ready to submit, a submitted proposal, and opening an RFP
+at its deadline."""
 
 from datetime import timedelta
 
@@ -46,6 +47,20 @@ def form_data(proposal, **overrides):
             data[field_name(element)] = value
     data.update(overrides)
     return data
+
+
+def ready_draft(rfp, user, title="Ready proposal", *, with_pdf=True):
+    """A draft with complete answers and (unless `with_pdf` is false) a two-page PDF."""
+    proposal = submission.start_proposal(rfp=rfp, user=user, title=title, now=timezone.now())
+    return submission.save_draft(
+        proposal=proposal,
+        user=user,
+        title=title,
+        fields=complete_answers(rfp),
+        document=pdf_upload() if with_pdf else None,
+        expected_edit=proposal.edit_count,
+        now=timezone.now(),
+    )
 
 
 def submitted_proposal(rfp, owner, title, document=None):

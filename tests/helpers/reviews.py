@@ -1,5 +1,7 @@
 """Reviewing through the product's services: a reviewer with a second factor, a declaration of
-no conflict, and a saved (or submitted) review."""
+no conflict, the assessments of every criterion, and a saved (or submitted) review."""
+
+from collections.abc import Callable, Mapping
 
 from allauth.mfa.totp.internal.auth import TOTP
 from django.utils import timezone
@@ -8,6 +10,7 @@ from evaluation import services
 from rfp_portal import permissions
 from tests.factories import UserFactory
 from tests.helpers.mfa import TOTP_SECRET
+from tests.helpers.proposals import open_now
 
 
 def make_reviewer(email, organisation=""):
@@ -22,12 +25,46 @@ def declare_no_conflict(assignment, reviewer):
     )
 
 
-def save_review(assignment, reviewer, assessments, *, submit=False, comment=""):
+def ready_to_review(setup, staff):
+    """The evaluation setup's first reviewer assigned to Alpha, the RFP opened, and no conflict
+    declared: (the reviewer, the assignment)."""
+    reviewer = setup["reviewers"][0]
+    assignment = setup["assign"](setup["alpha"], reviewer, staff)
+    open_now(setup["rfp"])
+    declare_no_conflict(assignment, reviewer)
+    return reviewer, assignment
+
+
+def save_review(assignment, reviewer, assessments, *, submit=False, comment="", now=None):
+    """The review saved (submitted with `submit`) at `now`, by default the present instant."""
     return services.save_review(
         assignment=assignment,
         user=reviewer,
         assessments=assessments,
         overall_comment=comment,
         submit=submit,
-        now=timezone.now(),
+        now=now or timezone.now(),
     )
+
+
+def assessments(
+    rfp,
+    score: int = 4,
+    *,
+    scores: Mapping[str, int] | None = None,
+    verdict: str = "pass",
+    comment: str | Callable = "",
+) -> list[services.AssessmentInput]:
+    """An assessment of each of the RFP's criteria: `verdict` for a gate, `score` for a scored
+    one unless `scores` (criterion key to score) names it; `comment` is the text, or a function
+    of the criterion that gives it."""
+    scores = scores or {}
+    return [
+        services.AssessmentInput(
+            criterion=c,
+            score=None if c.is_gate else scores.get(c.key, score),
+            verdict=verdict if c.is_gate else "",
+            comment=comment(c) if callable(comment) else comment,
+        )
+        for c in rfp.criteria.all()
+    ]

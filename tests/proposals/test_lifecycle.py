@@ -14,8 +14,8 @@ from proposals import lifecycle, submission
 from proposals.lifecycle import Stage
 from rfp_portal.models import OutboxMessage
 from tests.factories import ProposalFactory, UserFactory
-from tests.helpers.lifecycle import decide, features, pass_deadline, publish
-from tests.helpers.proposals import complete_answers, open_now, pdf_upload, submitted_proposal
+from tests.helpers.lifecycle import decide, decisions_published, features, pass_deadline, publish
+from tests.helpers.proposals import open_now, ready_draft, submitted_proposal
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +28,6 @@ EDIT_CONTROLS = (
     "/autosave/",
     'id="proposal-form"',
 )
-
-
-def draft_of(rfp, owner, title="Our draft"):
-    proposal = submission.start_proposal(rfp=rfp, user=owner, title=title, now=timezone.now())
-    return submission.save_draft(
-        proposal=proposal,
-        user=owner,
-        title=title,
-        fields=complete_answers(rfp),
-        document=pdf_upload(),
-        expected_edit=proposal.edit_count,
-        now=timezone.now(),
-    )
 
 
 def resubmit(proposal, owner):
@@ -105,7 +92,7 @@ def test_the_next_submit_says_what_it_is_and_what_it_leaves():
 
 
 def test_each_stage_from_draft_to_decided(open_rfp, proposer, staff):
-    draft = draft_of(open_rfp, proposer)
+    draft = ready_draft(open_rfp, proposer)
     assert lifecycle.lifecycle_of(draft, timezone.now()).stage == Stage.DRAFT
     resubmit(draft, proposer)
     draft.refresh_from_db()
@@ -120,7 +107,7 @@ def test_each_stage_from_draft_to_decided(open_rfp, proposer, staff):
     assert lifecycle.lifecycle_of(draft, timezone.now()).stage == Stage.WITHDRAWN
     resubmit(draft, proposer)
     draft.refresh_from_db()
-    never = draft_of(open_rfp, UserFactory(), "Never sent")
+    never = ready_draft(open_rfp, UserFactory(), "Never sent")
 
     pass_deadline(open_rfp)
     draft.refresh_from_db()
@@ -148,7 +135,7 @@ def test_each_stage_from_draft_to_decided(open_rfp, proposer, staff):
 def test_draft_page_is_the_form_sealed_and_says_what_the_first_submission_allows(
     client, open_rfp, proposer
 ):
-    proposal = draft_of(open_rfp, proposer)
+    proposal = ready_draft(open_rfp, proposer)
     client.force_login(proposer)
     body = page(client, "proposal_edit", proposal)
     for control in ("Save draft", "Save and submit now", 'type="file"', "/autosave/"):
@@ -209,7 +196,7 @@ def test_after_the_deadline_the_page_is_read_only_and_says_what_happens_next(
 
 
 def test_a_draft_never_submitted_is_shown_read_only_after_the_deadline(client, open_rfp, proposer):
-    proposal = draft_of(open_rfp, proposer)
+    proposal = ready_draft(open_rfp, proposer)
     pass_deadline(open_rfp)
     client.force_login(proposer)
     body = page(client, "proposal_edit", proposal)
@@ -224,14 +211,7 @@ def test_a_draft_never_submitted_is_shown_read_only_after_the_deadline(client, o
 @pytest.fixture
 def decided(evaluation_setup, staff):
     """Alpha selected for two features, Beta not selected; decisions published."""
-    s = evaluation_setup
-    pass_deadline(s["rfp"])
-    open_now(s["rfp"])
-    first, second = features(s["rfp"])[:2]
-    decide(s["alpha"], staff, awards={first: "8000", second: "5000"})
-    decide(s["beta"], staff)
-    publish(s["rfp"], staff)
-    return {**s, "features": (first, second)}
+    return {**evaluation_setup, "features": decisions_published(evaluation_setup, staff)}
 
 
 def test_a_selected_team_sees_the_decision_first_and_no_edit_controls(client, decided):
@@ -303,7 +283,7 @@ def test_my_proposals_reads_all_decisions_in_bounded_queries(
 def test_submit_page_mid_way_and_at_the_limit(client, open_rfp, proposer):
     open_rfp.max_revisions = 1
     open_rfp.save()
-    proposal = draft_of(open_rfp, proposer)
+    proposal = ready_draft(open_rfp, proposer)
     client.force_login(proposer)
     body = page(client, "proposal_submit", proposal)
     assert "This is your first submission. After it you may revise it once" in body

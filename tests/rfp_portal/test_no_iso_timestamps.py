@@ -20,7 +20,6 @@ CSV keeps ISO 8601 on purpose.
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -30,21 +29,19 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from evaluation import decisions, services, threads
-from evaluation import demo as whole_demo
 from evaluation import reminders as review_reminders
 from evaluation.models import Export, PoolMember
 from proposals import addenda, demo, questions, submission, subscriptions, team
-from proposals import services as rfp_services
-from proposals.models import RFP, Proposal
-from rfp_portal import deadlines, permissions
+from rfp_portal import deadlines
 from rfp_portal.models import OutboxMessage, User
-from tests.factories import UserFactory
+from tests.helpers import world as common
 from tests.helpers.accounts import NEW_PASSWORD
+from tests.helpers.crawling import Frontier
 from tests.helpers.mfa import totp_code
-from tests.helpers.proposals import complete_answers, pdf_upload, submitted_proposal
+from tests.helpers.proposals import submitted_proposal
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +63,6 @@ READ_ATTRIBUTES = frozenset({"title", "alt", "placeholder", "aria-label", "aria-
 NOT_SHOWN = frozenset({"script", "style", "template"})
 
 PAGE_CAP = 90  # pages crawled from links, per role (the explicit pages come on top)
-PER_PATTERN = 2  # pages of one URL pattern, e.g. /proposals/N/versions/N/
 # Not followed: signing out, downloads (files, not pages), the language switch, the admin, and
 # one-click links that change something.
 SKIP = re.compile(
@@ -75,10 +71,6 @@ SKIP = re.compile(
     r"|^/reviewers/join/"
 )
 ORIGIN = "http://testserver"
-
-
-def pattern_of(path: str) -> str:
-    return re.sub(r"\d+", "N", re.sub(r"^/staff/rfps/[^/]+/", "/staff/rfps/S/", path))
 
 
 # --- Reading a page as a person does -----------------------------------------------------------
@@ -166,13 +158,10 @@ class Crawl:
         self.check(path if data is None else f"POST {path}", response)
 
     def crawl(self, starts: list[str]) -> None:
-        queue = deque(starts)
-        seen = set(starts)
-        per_pattern: dict[str, int] = {}
-        queried: set[str] = set()
+        frontier = Frontier(starts)
         crawled = 0
-        while queue and crawled < PAGE_CAP:
-            path = queue.popleft()
+        while frontier and crawled < PAGE_CAP:
+            path = frontier.pop()
             response = self.client.get(path)
             crawled += 1
             found = []
@@ -183,20 +172,8 @@ class Crawl:
                 found = reader.links if reader else []
             for link in found:
                 target = same_origin_path(link, base=path)
-                if target is None or target in seen:
-                    continue
-                seen.add(target)
-                bare, _, query = target.partition("?")
-                key = pattern_of(bare)
-                if query:
-                    if key in queried:
-                        continue
-                    queried.add(key)
-                elif per_pattern.get(key, 0) >= PER_PATTERN:
-                    continue
-                else:
-                    per_pattern[key] = per_pattern.get(key, 0) + 1
-                queue.append(target)
+                if target is not None:
+                    frontier.add(target)
 
 
 def same_origin_path(href: str, *, base: str) -> str | None:
@@ -235,100 +212,40 @@ def sign_in_with_second_factor(client: Client, user: User) -> None:
 # --- The world ---------------------------------------------------------------------------------
 
 
-def copy_of_open_rfp(now, slug: str, title: str, *, zone: str | None = None) -> RFP:
-    data = rfp_services.read_rfp_file(demo.DEMO_DATA_DIR / "pypi-2019-q4.toml")
-    data["slug"] = slug
-    data["title"] = title
-    if zone:
-        data["deadline"] = {**data["deadline"], "zone": zone}
-    shift = rfp_services.demo_shift(data, today=now.date())
-    return rfp_services.load_rfp(data, shift=shift, now=now - timedelta(days=1)).rfp
-
-
-def submit_again(proposal: Proposal, user: User, now) -> None:
-    proposal = submission.save_draft(
-        proposal=proposal,
-        user=user,
-        title=proposal.title + " (revised)",
-        fields=complete_answers(proposal.rfp, amount="1200"),
-        document=pdf_upload(pages=3),
-        expected_edit=proposal.edit_count,
-        now=now,
-    )
-    submission.submit_proposal(
-        proposal=proposal, user=user, expected_edit=proposal.edit_count, now=now
-    )
-
-
 def build_world() -> dict:
     # Microseconds everywhere, as in real use: each is a chance for an ISO text to show them.
-    now = timezone.now()
-    whole_demo.load_demo(now=now)
-    staff = User.objects.get(email="staff@example.org")
-    reviewer = User.objects.get(email="reviewer@example.org")
+    world = common.demo_world()
+    now, staff = world.now, world.staff
+    reviewer, proposer, tern = world.reviewer, world.proposer, world.tern
     reviewer2 = User.objects.get(email="reviewer2@example.org")
-    proposer = User.objects.get(email="proposer@example.org")
-    mossgreen = User.objects.get(email="lead@mossgreen.example")
-    tern = User.objects.get(email="hello@tern-labs.example")
     kestrel = User.objects.get(email="team@kestrel-a11y.example")
     # People who chose their zone in their profile: pages and mails add a line in it.
     proposer.time_zone = "Asia/Tokyo"
     proposer.save(update_fields=["time_zone"])
     reviewer.time_zone = "America/St_Johns"
     reviewer.save(update_fields=["time_zone"])
-    decided = RFP.objects.get(slug="pypi-2019-q1")
-    open_rfp = RFP.objects.get(slug="pypi-2019-q4")
 
     # Someone subscribed to new RFPs, and an RFP whose deadline staff set in Europe/Berlin.
     subscription = subscriptions.subscribe(email="fan@example.net", now=now)
     subscriptions.confirm(subscription=subscription, now=now)
-    berlin = copy_of_open_rfp(now, "pypi-berlin-call", "PyPI Berlin call", zone="Europe/Berlin")
+    berlin = common.copy_of_open_rfp(
+        now, "pypi-berlin-call", "PyPI Berlin call", zone="Europe/Berlin"
+    )
     subscriptions.announce(berlin)
 
     # The proposer: a proposal to the open RFP submitted twice, a draft to the Berlin one, each
     # with a co-author; a pending invitation.
-    submitted = submitted_proposal(open_rfp, proposer, "Pat's signed uploads")
-    submit_again(submitted, proposer, now)
-    draft = submission.start_proposal(rfp=berlin, user=proposer, title="Pat's audit trail", now=now)
-    draft = submission.save_draft(
-        proposal=draft,
-        user=proposer,
-        title=draft.title,
-        fields={"team": "Pat and a colleague."},
-        document=None,
-        expected_edit=draft.edit_count,
-        now=now,
-    )
-    coauthor = UserFactory(
-        email="coauthor@example.org", full_name="Cora Author", roles=[permissions.Role.PROPOSER]
-    )
-    for proposal in (submitted, draft):
-        invitation = team.invite(proposal=proposal, owner=proposer, email=coauthor.email, now=now)
-        team.accept(invitation=invitation, user=coauthor, now=now)
-    pending = team.invite(proposal=draft, owner=proposer, email="pending@example.net", now=now)
+    common.share_proposals(world, berlin, submit_twice=True)
     # A proposal to the Berlin RFP, withdrawn; interest registered.
     withdrawn = submitted_proposal(berlin, tern, "Tern Labs: Berlin")
     submission.withdraw_proposal(proposal=withdrawn, user=tern, now=now)
     addenda.register_interest(rfp=berlin, user=kestrel, now=now)
 
     # Questions (one answered in public, one declined) and addenda, one moving the deadline.
-    asked = questions.ask(
-        rfp=open_rfp, user=proposer, text="May we bid for one feature only?", now=now
-    )
-    questions.answer(
-        question=asked, staff_user=staff, answer_text="Yes, any subset.", publish=True, now=now
-    )
-    questions.ask(rfp=open_rfp, user=coauthor, text="Is travel covered?", now=now)
+    common.ask_and_amend(world)
     asked_berlin = questions.ask(rfp=berlin, user=kestrel, text="Is Berlin time binding?", now=now)
     questions.answer(
         question=asked_berlin, staff_user=staff, answer_text="Yes.", publish=True, now=now
-    )
-    addenda.publish_addendum(
-        rfp=open_rfp,
-        changes={"summary": open_rfp.summary + " Questions are answered on this page."},
-        change_note="Said where questions are answered.",
-        actor=staff,
-        now=now,
     )
     addenda.publish_addendum(
         rfp=berlin,
@@ -341,9 +258,8 @@ def build_world() -> dict:
 
     # An RFP in review: reviewers invited, one assigned before the opening (the opening mail),
     # a conflict declared, a draft review, clarifications both ways, a preliminary status.
-    review_rfp = copy_of_open_rfp(now, "pypi-review-round", "PyPI review round")
-    first = submitted_proposal(review_rfp, mossgreen, "Mossgreen: review round")
-    second = submitted_proposal(review_rfp, tern, "Tern Labs: review round")
+    common.review_round(world)
+    review_rfp = world.review_rfp
     third = submitted_proposal(review_rfp, kestrel, "Kestrel: review round")
     for person in (reviewer, reviewer2):
         invitation = services.invite_reviewer(
@@ -353,31 +269,14 @@ def build_world() -> dict:
     open_invitation = services.invite_reviewer(
         rfp=review_rfp, email="new.reviewer@example.edu", staff_user=staff, now=now
     )
-    services.assign(proposal=first, reviewer=reviewer2, staff_user=staff, now=now)
-    review_rfp.deadline_date = now.date() - timedelta(days=2)
-    rfp_services.compute_deadline(review_rfp)
-    review_rfp.save()
-    assert rfp_services.open_due_rfps(now=timezone.now()) == [review_rfp]
-    review_rfp.refresh_from_db()
-    services.assign(proposal=first, reviewer=reviewer, staff_user=staff, now=now)
-    declared = services.assign(proposal=second, reviewer=reviewer, staff_user=staff, now=now)
+    services.assign(proposal=world.first, reviewer=reviewer2, staff_user=staff, now=now)
+    common.open_review_round(world)
+    common.start_reviews(world)
     conflicted = services.assign(proposal=third, reviewer=reviewer, staff_user=staff, now=now)
-    services.declare_conflict(
-        assignment=declared, user=reviewer, conflict=False, reason="", now=now
-    )
     services.declare_conflict(
         assignment=conflicted, user=reviewer, conflict=True, reason="Former colleague.", now=now
     )
-    services.save_review(
-        assignment=declared,
-        user=reviewer,
-        assessments=[],
-        overall_comment="Started.",
-        submit=False,
-        now=now,
-    )
-    threads.post_clarification(proposal=second, user=reviewer, text="Who leads the work?", now=now)
-    threads.post_clarification(proposal=second, user=tern, text="Tomás leads it.", now=now)
+    threads.post_clarification(proposal=world.second, user=tern, text="Tomás leads it.", now=now)
     decisions.send_preliminary(
         rfp=review_rfp, staff_user=staff, message="The evaluation takes a week longer.", now=now
     )
@@ -390,7 +289,7 @@ def build_world() -> dict:
         (Export.Kind.REPORT, Export.State.RUNNING),
     ):
         Export.objects.create(
-            rfp=decided,
+            rfp=world.decided,
             kind=kind,
             requested_by=staff,
             state=state,
@@ -409,22 +308,22 @@ def build_world() -> dict:
         "staff": staff,
         "reviewer": reviewer,
         "proposer": proposer,
-        "coauthor": coauthor,
-        "mossgreen": mossgreen,
+        "coauthor": world.coauthor,
+        "mossgreen": world.mossgreen,
         "tern": tern,
-        "submitted": submitted,
-        "draft": draft,
-        "pending": pending,
+        "submitted": world.submitted,
+        "draft": world.draft,
+        "pending": world.pending,
         "withdrawn": withdrawn,
-        "first": first,
-        "second": second,
+        "first": world.first,
+        "second": world.second,
         "third": third,
-        "decided": decided,
-        "open_rfp": open_rfp,
+        "decided": world.decided,
+        "open_rfp": world.open_rfp,
         "berlin": berlin,
         "review_rfp": review_rfp,
         "open_invitation": open_invitation,
-        "decided_proposal": Proposal.objects.filter(rfp=decided).order_by("pk").first(),
+        "decided_proposal": world.decided_proposal,
     }
 
 
