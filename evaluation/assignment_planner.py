@@ -2,13 +2,17 @@
 
 Plain values in, a proposed plan out: staff see the plan before it is applied. Declared
 conflicts are never assigned; likely conflicts (a reviewer sharing an e-mail domain or an
-organisation with someone on the team) are avoided too and reported.
+organisation with someone on the team, or who has been on a proposal's team with one of them)
+are avoided too and reported. `conflict_hint` is the one home of that rule: hand assignment
+(evaluation.services.assign) asks it too, and warns instead of avoiding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
 
 # Domains shared by unrelated people: sharing one says nothing about a conflict.
 PUBLIC_MAIL_DOMAINS = frozenset(
@@ -26,6 +30,8 @@ class Person:
     id: int
     email: str
     organisation: str = ""
+    # Everyone this person has been on a proposal's team with (any RFP): co-authors.
+    coauthors: frozenset[int] = frozenset()
 
     @property
     def domain(self) -> str:
@@ -42,16 +48,62 @@ class ProposalTeam:
     members: tuple[Person, ...]
 
 
-def likely_conflict(reviewer: Person, team: ProposalTeam) -> str | None:
+@dataclass(frozen=True)
+class ConflictHint:
+    """Why a reviewer probably has a conflict with a team: the kind, the team member it
+    concerns and what they share (a domain or an organisation)."""
+
+    kind: str  # "team", "domain", "organisation" or "coauthor"
+    member: str  # the team member's e-mail address
+    shared: str = ""
+
+    @property
+    def reason(self) -> str:
+        """Short, for the list of conflicts the automatic plan avoided."""
+        if self.kind == "team":
+            return "is on the team"
+        if self.kind == "domain":
+            return f"same e-mail domain as {self.member} ({self.shared})"
+        if self.kind == "organisation":
+            return f"same organisation as {self.member} ({self.shared})"
+        return f"co-author of {self.member} on another proposal"
+
+    def sentence(self, reviewer_email: str) -> str:
+        """The warning staff read before confirming (in the active language)."""
+        values = {"reviewer": reviewer_email, "member": self.member, "shared": self.shared}
+        if self.kind == "team":
+            text = _("%(reviewer)s is on the team of this proposal.")
+        elif self.kind == "domain":
+            text = _(
+                "%(reviewer)s shares the e-mail domain %(shared)s with the team member %(member)s."
+            )
+        elif self.kind == "organisation":
+            text = _(
+                "%(reviewer)s shares the organisation %(shared)s with the team member %(member)s."
+            )
+        else:
+            text = _("%(reviewer)s and the team member %(member)s have co-authored a proposal.")
+        return text % values
+
+
+def conflict_hint(reviewer: Person, team: ProposalTeam) -> ConflictHint | None:
     """Why this reviewer probably has a conflict with this team, or None."""
     for member in team.members:
         if member.id == reviewer.id:
-            return "is on the team"
+            return ConflictHint("team", member.email)
         if reviewer.domain == member.domain and reviewer.domain not in PUBLIC_MAIL_DOMAINS:
-            return f"same e-mail domain as {member.email} ({reviewer.domain})"
+            return ConflictHint("domain", member.email, reviewer.domain)
         if reviewer.org and reviewer.org == member.org:
-            return f"same organisation as {member.email} ({member.organisation})"
+            return ConflictHint("organisation", member.email, member.organisation)
+        if member.id in reviewer.coauthors:
+            return ConflictHint("coauthor", member.email)
     return None
+
+
+def likely_conflict(reviewer: Person, team: ProposalTeam) -> str | None:
+    """Why this reviewer probably has a conflict with this team (short), or None."""
+    hint = conflict_hint(reviewer, team)
+    return hint.reason if hint else None
 
 
 @dataclass

@@ -120,28 +120,68 @@ def record_decision(
     return decision
 
 
-def _mail_teams(rfp: RFP, proposals, *, key: str, template: str, extra: dict) -> int:
-    queued = 0
+def _team_recipients(proposals):
+    """(proposal, member) for every person on the teams of these proposals: who a mail to the
+    teams reaches. _mail_teams sends to exactly these; the confirmation pages count them."""
     for proposal in proposals:
         for member in proposal.members.select_related("user"):
-            ctx = {
-                "rfp": rfp,
-                "proposal": proposal,
-                "user": member.user,
-                "site_url": settings.SITE_URL,
-                **extra,
-            }
-            if template.endswith("decision"):
-                ctx["debrief"] = debrief(proposal)
-            outbox.queue_templated_mail(
-                to=member.user.email,
-                template=template,
-                context=ctx,
-                idempotency_key=f"{key}:{proposal.pk}:{member.user_id}",
-                rfp=rfp,
-                about_bidder=True,
-            )
-            queued += 1
+            yield proposal, member
+
+
+@dataclass(frozen=True)
+class TeamsMailPreview:
+    """What a mail to every team (preliminary status or the decisions) would reach."""
+
+    proposals: int
+    people: int
+    undecided: list[Proposal]
+    published_at: datetime | None
+    preliminary_sent_at: datetime | None
+
+
+def teams_mail_preview(rfp: RFP) -> TeamsMailPreview:
+    """For the confirmation pages: the teams and people publish_decisions and send_preliminary
+    mail (the same proposals, the same _team_recipients), and the proposals still without a
+    decision (publish_decisions refuses while there are any)."""
+    proposals = list(_teams_to_mail(rfp))
+    decided = set(
+        Decision.objects.filter(proposal__in=proposals).values_list("proposal_id", flat=True)
+    )
+    release = release_of(rfp)
+    return TeamsMailPreview(
+        proposals=len(proposals),
+        people=sum(1 for _pair in _team_recipients(proposals)),
+        undecided=[p for p in proposals if p.pk not in decided],
+        published_at=release.published_at,
+        preliminary_sent_at=release.preliminary_sent_at,
+    )
+
+
+def _teams_to_mail(rfp: RFP):
+    return Proposal.objects.filter(rfp=rfp, state=Proposal.State.SUBMITTED).order_by("pk")
+
+
+def _mail_teams(rfp: RFP, proposals, *, key: str, template: str, extra: dict) -> int:
+    queued = 0
+    for proposal, member in _team_recipients(proposals):
+        ctx = {
+            "rfp": rfp,
+            "proposal": proposal,
+            "user": member.user,
+            "site_url": settings.SITE_URL,
+            **extra,
+        }
+        if template.endswith("decision"):
+            ctx["debrief"] = debrief(proposal)
+        outbox.queue_templated_mail(
+            to=member.user.email,
+            template=template,
+            context=ctx,
+            idempotency_key=f"{key}:{proposal.pk}:{member.user_id}",
+            rfp=rfp,
+            about_bidder=True,
+        )
+        queued += 1
     return queued
 
 
@@ -158,7 +198,7 @@ def send_preliminary(*, rfp: RFP, staff_user, message: str, now: datetime, reque
     release.preliminary_sent_at = now
     release.preliminary_message = message.strip()
     release.save(update_fields=["preliminary_sent_at", "preliminary_message"])
-    proposals = Proposal.objects.filter(rfp=rfp, state=Proposal.State.SUBMITTED)
+    proposals = _teams_to_mail(rfp)
     count = _mail_teams(
         rfp,
         proposals,
@@ -191,7 +231,7 @@ def publish_decisions(*, rfp: RFP, staff_user, now: datetime, request=None) -> P
     release = DecisionRelease.objects.select_for_update().get(pk=release_of(rfp).pk)
     if release.published_at is not None:
         return PublishResult(published=False, mails=0)
-    proposals = list(Proposal.objects.filter(rfp=rfp, state=Proposal.State.SUBMITTED))
+    proposals = list(_teams_to_mail(rfp))
     undecided = [p.title for p in proposals if not Decision.objects.filter(proposal=p).exists()]
     if undecided:
         raise DecisionError(

@@ -17,14 +17,22 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from evaluation import rules
-from evaluation.assignment_planner import Person, Plan, ProposalTeam, plan_assignments
+from evaluation import decisions, rules
+from evaluation.assignment_planner import (
+    ConflictHint,
+    Person,
+    Plan,
+    ProposalTeam,
+    conflict_hint,
+    plan_assignments,
+)
 from evaluation.models import Assessment, Assignment, PoolMember, Review, ReviewerInvitation
 from proposals import rules as proposal_rules
-from proposals.models import RFP, Criterion, Proposal
+from proposals.models import RFP, Criterion, Proposal, ProposalMember
 from rfp_portal import audit, deadlines, outbox, permissions, tokens
 from rfp_portal.audit import AuditAction
 
@@ -152,6 +160,32 @@ def pool_of(rfp: RFP):
 # --- Assignment ----------------------------------------------------------------------------
 
 
+def _coauthors(user_ids) -> dict[int, frozenset[int]]:
+    """Everyone each of these people has been on a proposal's team with (any RFP)."""
+    mine = ProposalMember.objects.filter(user_id__in=list(user_ids)).values_list(
+        "user_id", "proposal_id"
+    )
+    proposals_of: dict[int, set[int]] = {}
+    for user_id, proposal_id in mine:
+        proposals_of.setdefault(user_id, set()).add(proposal_id)
+    teams: dict[int, set[int]] = {}
+    wanted = {pk for pks in proposals_of.values() for pk in pks}
+    for proposal_id, user_id in ProposalMember.objects.filter(proposal_id__in=wanted).values_list(
+        "proposal_id", "user_id"
+    ):
+        teams.setdefault(proposal_id, set()).add(user_id)
+    return {
+        user_id: frozenset(set().union(*(teams[p] for p in pks)) - {user_id})
+        for user_id, pks in proposals_of.items()
+    }
+
+
+def _reviewers_as_people(users) -> list[Person]:
+    users = list(users)
+    coauthors = _coauthors(u.pk for u in users)
+    return [Person(u.pk, u.email, u.organisation, coauthors.get(u.pk, frozenset())) for u in users]
+
+
 def _team(proposal: Proposal) -> ProposalTeam:
     return ProposalTeam(
         proposal.pk,
@@ -169,7 +203,7 @@ def assignable_proposals(rfp: RFP):
 
 def plan_for(rfp: RFP, *, per_proposal: int) -> Plan:
     teams = [_team(p) for p in assignable_proposals(rfp)]
-    reviewers = [Person(u.pk, u.email, u.organisation) for u in pool_of(rfp)]
+    reviewers = _reviewers_as_people(pool_of(rfp))
     existing = Assignment.objects.filter(proposal__rfp=rfp, removed_at__isnull=True)
     declared = Assignment.objects.filter(
         proposal__rfp=rfp, conflict=Assignment.Conflict.DECLARED
@@ -188,6 +222,8 @@ def _assign(
 ) -> tuple[Assignment, bool]:
     """The reviewer's active assignment to the proposal, and whether this call made it."""
     rfp = proposal.rfp
+    if decisions.is_published(rfp):
+        raise EvaluationError(_("Decisions are published: assignments can no longer change."))
     if not pool_of(rfp).filter(pk=reviewer.pk).exists():
         raise EvaluationError(_("Only reviewers in this RFP's pool can be assigned."))
     if proposal_rules.is_on_team(reviewer, proposal):
@@ -224,6 +260,98 @@ def assign(*, proposal: Proposal, reviewer, staff_user, now, request=None) -> As
     )
     if new:
         _mail_new_assignments(proposal.rfp, [assignment], now=now)
+    return assignment
+
+
+class LikelyConflict(EvaluationError):
+    """A hand assignment that needs confirming: the planner's hint, in a sentence."""
+
+    def __init__(self, hint: ConflictHint, reviewer_email: str):
+        self.hint = hint
+        super().__init__(hint.sentence(reviewer_email))
+
+
+def likely_conflict_of(proposal: Proposal, reviewer) -> ConflictHint | None:
+    """The planner's hint (assignment_planner.conflict_hint, the one rule) for one pair."""
+    (person,) = _reviewers_as_people([reviewer])
+    return conflict_hint(person, _team(proposal))
+
+
+def hand_assignment_choices(rfp: RFP, proposals) -> dict[int, list[tuple[object, str]]]:
+    """For each proposal, the pool reviewers a hand assignment may still name (not assigned
+    now, no declared conflict), each with the likely-conflict warning staff will be asked to
+    confirm ("" when none). Empty once decisions are published or while sealed."""
+    if decisions.is_published(rfp) or proposal_rules.is_sealed(rfp):
+        return {}
+    pool = list(pool_of(rfp))
+    people = {p.id: p for p in _reviewers_as_people(pool)}
+    taken = set(
+        Assignment.objects.filter(proposal__rfp=rfp)
+        .filter(removed_at__isnull=True)
+        .values_list("proposal_id", "reviewer_id")
+    ) | set(
+        Assignment.objects.filter(
+            proposal__rfp=rfp, conflict=Assignment.Conflict.DECLARED
+        ).values_list("proposal_id", "reviewer_id")
+    )
+    choices: dict[int, list[tuple[object, str]]] = {}
+    for proposal in proposals:
+        team = _team(proposal)
+        member_ids = {m.id for m in team.members}
+        rows = []
+        for user in pool:
+            if (proposal.pk, user.pk) in taken or user.pk in member_ids:
+                continue
+            hint = conflict_hint(people[user.pk], team)
+            rows.append((user, hint.sentence(user.email) if hint else ""))
+        choices[proposal.pk] = rows
+    return choices
+
+
+@transaction.atomic
+def assign_by_hand(
+    *, proposal: Proposal, reviewer, staff_user, now, confirm_conflict: bool, request=None
+) -> Assignment:
+    """Staff assign one reviewer by hand, with the safeguards automatic assignment has.
+
+    Refused: while proposals are sealed (staff may not see them; automatic assignment works
+    blind), once decisions are published, a reviewer assigned to it already, or one who
+    declared a conflict with it. A likely conflict (the planner's rule) raises LikelyConflict
+    unless confirmed; a confirmed one is assigned and the override audited with its reason.
+    """
+    rfp = proposal.rfp
+    if proposal_rules.is_sealed(rfp):
+        raise EvaluationError(
+            _(
+                "Proposals are sealed until the deadline: assign reviewers automatically now, "
+                "or by hand once the RFP is opened."
+            )
+        )
+    if decisions.is_published(rfp):
+        raise EvaluationError(_("Decisions are published: assignments can no longer change."))
+    if Assignment.objects.filter(
+        proposal=proposal, reviewer=reviewer, removed_at__isnull=True
+    ).exists():
+        raise EvaluationError(
+            _("%(email)s is already assigned to this proposal.") % {"email": reviewer.email}
+        )
+    hint = likely_conflict_of(proposal, reviewer)
+    if hint is not None and not confirm_conflict:
+        raise LikelyConflict(hint, reviewer.email)
+    assignment = assign(
+        proposal=proposal, reviewer=reviewer, staff_user=staff_user, now=now, request=request
+    )
+    if hint is not None:
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = hint.sentence(reviewer.email)
+        audit.record(
+            action=AuditAction.ASSIGNMENT_CONFLICT_CONFIRMED,
+            actor=staff_user,
+            obj=proposal,
+            request=request,
+            at=now,
+            details={"reviewer": reviewer.email, "reason": reason},
+        )
     return assignment
 
 

@@ -299,3 +299,52 @@ class SubscribeForm(forms.Form):
             "We e-mail you when a new RFP is published; every mail has a one-click unsubscribe."
         ),
     )
+
+
+class PublishRFPForm(forms.Form):
+    understood = forms.BooleanField(
+        label=_(
+            "I understand: subscribers are e-mailed now, and from now on the RFP changes only "
+            "by addendum."
+        )
+    )
+
+
+class DuplicateRFPForm(forms.Form):
+    title = forms.CharField(label=_("Title of the copy"), max_length=200)
+    slug = forms.SlugField(
+        label=_("Slug of the copy"),
+        max_length=80,
+        help_text=_("The last part of the copy's address: letters, digits and hyphens."),
+    )
+    deadline_date = forms.DateField(
+        label=_("New deadline date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The timeline's dates move by as many days as the deadline."),
+    )
+    deadline_zone = forms.ChoiceField(label=_("Deadline time zone"), choices=())
+
+    def __init__(self, *args, **kwargs):
+        from rfp_portal import deadlines
+
+        super().__init__(*args, **kwargs)
+        self.fields["deadline_zone"].choices = deadlines.zone_choices()
+
+    def clean_slug(self) -> str:
+        from proposals.models import RFP
+
+        slug = self.cleaned_data["slug"]
+        if RFP.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(_("Another RFP has this slug already: choose another."))
+        return slug
+
+
+class ImportRFPForm(forms.Form):
+    file = forms.FileField(
+        label=_("TOML file"),
+        help_text=_(
+            "An RFP in the format of Download (.toml), at most 256 KB. It becomes a draft: "
+            "nobody is told until you publish it."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".toml,application/toml,text/plain"}),
+    )

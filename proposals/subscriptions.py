@@ -87,12 +87,16 @@ def unsubscribe(*, subscription: Subscription, now: datetime) -> None:
         audit.record(action=AuditAction.SUBSCRIPTION_ENDED, obj=subscription, at=now)
 
 
+def announcement_recipients():
+    """Who is mailed when an RFP is published: every confirmed, not ended, subscription (the
+    publish confirmation page counts these, announce() mails them)."""
+    return Subscription.objects.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
+
+
 def announce(rfp: RFP) -> int:
     """Queue "a new RFP is published" to every confirmed subscriber (once per RFP each)."""
     sent = 0
-    for subscription in Subscription.objects.filter(
-        confirmed_at__isnull=False, unsubscribed_at__isnull=True
-    ):
+    for subscription in announcement_recipients():
         unsubscribe_link = _link("subscription_unsubscribe", token_for(subscription, "stop"))
         ctx = {
             "rfp": rfp,

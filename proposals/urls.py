@@ -50,5 +50,9 @@ urlpatterns = [
     path("staff/", staff.home, name="staff_home"),
     path("staff/rfps/<slug:slug>/addendum/", staff.publish_addendum, name="staff_addendum"),
     path("staff/rfps/<slug:slug>/questions/", staff.questions, name="staff_questions"),
+    path("staff/rfps/import/", staff.import_file, name="staff_rfp_import"),
+    path("staff/rfps/<slug:slug>/publish/", staff.publish, name="staff_rfp_publish"),
+    path("staff/rfps/<slug:slug>/duplicate/", staff.duplicate, name="staff_rfp_duplicate"),
+    path("staff/rfps/<slug:slug>/download.toml", staff.download, name="staff_rfp_download"),
     path("staff/audit/", staff.audit_log, name="audit_log"),
 ]

@@ -32,13 +32,15 @@ class AuditAction(StrEnum):
     ACCOUNT_MFA_ADDED = "account.mfa_added"
     ACCOUNT_MFA_REMOVED = "account.mfa_removed"
 
-    # RFPs (proposals.services, proposals.addenda, proposals.demo_clock)
+    # RFPs (proposals.services, proposals.rfp_files, proposals.addenda, proposals.demo_clock)
     RFP_CREATED = "rfp.created"
     RFP_SAVED = "rfp.saved"
     RFP_PUBLISHED = "rfp.published"
     RFP_OPENED = "rfp.opened"
     RFP_INTEREST_REGISTERED = "rfp.interest_registered"
     RFP_DEMO_DEADLINE_MOVED = "rfp.demo_deadline_moved"
+    RFP_DUPLICATED = "rfp.duplicated"
+    RFP_IMPORTED = "rfp.imported"
 
     # Addenda (proposals.addenda). The sealing filter (proposals.rules.sealed_audit_events)
     # looks for ADDENDUM_ACKNOWLEDGED, as who acknowledged is who bid.
@@ -71,6 +73,7 @@ class AuditAction(StrEnum):
     POOL_JOINED = "pool.joined"
     POOL_REMOVED = "pool.removed"
     ASSIGNMENT_CREATED = "assignment.created"
+    ASSIGNMENT_CONFLICT_CONFIRMED = "assignment.conflict_confirmed"
     CONFLICT_DECLARED = "conflict.declared"
     CONFLICT_NONE = "conflict.none"
 
@@ -121,6 +124,8 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.RFP_OPENED: gettext_lazy("RFP opened after its deadline"),
     AuditAction.RFP_INTEREST_REGISTERED: gettext_lazy("Interest in an RFP registered"),
     AuditAction.RFP_DEMO_DEADLINE_MOVED: gettext_lazy("Demo deadline moved"),
+    AuditAction.RFP_DUPLICATED: gettext_lazy("RFP duplicated (a draft copy)"),
+    AuditAction.RFP_IMPORTED: gettext_lazy("RFP imported from a file"),
     AuditAction.ADDENDUM_PUBLISHED: gettext_lazy("Addendum published"),
     AuditAction.ADDENDUM_ACKNOWLEDGED: gettext_lazy("Addendum acknowledged"),
     AuditAction.QUESTION_ASKED: gettext_lazy("Question asked"),
@@ -142,6 +147,9 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.POOL_JOINED: gettext_lazy("Reviewer joined the pool"),
     AuditAction.POOL_REMOVED: gettext_lazy("Reviewer removed from the pool"),
     AuditAction.ASSIGNMENT_CREATED: gettext_lazy("Review assigned"),
+    AuditAction.ASSIGNMENT_CONFLICT_CONFIRMED: gettext_lazy(
+        "Review assigned despite a likely conflict"
+    ),
     AuditAction.CONFLICT_DECLARED: gettext_lazy("Conflict of interest declared"),
     AuditAction.CONFLICT_NONE: gettext_lazy("No conflict of interest declared"),
     AuditAction.REVIEW_SAVED: gettext_lazy("Review draft saved"),

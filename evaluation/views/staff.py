@@ -35,6 +35,7 @@ def staff_evaluation(request: HttpRequest, slug: str) -> HttpResponse:
     proposals = [] if sealed else list(services.assignable_proposals(rfp))
     by_proposal = selectors.assignments_by_proposal(rfp)
     names = {u.pk: u.email for u in pool}
+    choices = services.hand_assignment_choices(rfp, proposals)
     titles = {p.pk: p.title for p in proposals}
     return render(
         request,
@@ -53,7 +54,8 @@ def staff_evaluation(request: HttpRequest, slug: str) -> HttpResponse:
             "plan_avoided": [(titles.get(p, p), names.get(r, r), why) for p, r, why in plan.avoided]
             if plan
             else [],
-            "rows": [(p, by_proposal.get(p.pk, [])) for p in proposals],
+            "rows": [(p, by_proposal.get(p.pk, []), choices.get(p.pk, [])) for p in proposals],
+            "published": decisions.is_published(rfp),
         },
     )
 
@@ -104,23 +106,35 @@ def staff_remove_reviewer(request: HttpRequest, slug: str, user_id: int) -> Http
 @permissions.staff_required
 @require_POST
 def staff_assign(request: HttpRequest, slug: str) -> HttpResponse:
+    """Assign by hand; a likely conflict answers with a page that asks to confirm it."""
     rfp = proposal_selectors.rfp_for_page(request.user, slug)
     proposal = get_object_or_404(
         services.assignable_proposals(rfp), pk=request.POST.get("proposal")
     )
     reviewer = get_object_or_404(services.pool_of(rfp), pk=request.POST.get("reviewer"))
     try:
-        services.assign(
+        services.assign_by_hand(
             proposal=proposal,
             reviewer=reviewer,
             staff_user=request.user,
             now=request.received_at,
+            confirm_conflict=request.POST.get("confirm") == "1",
             request=request,
+        )
+    except services.LikelyConflict as exc:
+        return render(
+            request,
+            "evaluation/assign_confirm.html",
+            {"rfp": rfp, "proposal": proposal, "reviewer": reviewer, "warning": str(exc)},
         )
     except services.EvaluationError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("Assigned."))
+        messages.success(
+            request,
+            _("%(email)s is assigned to %(title)s.")
+            % {"email": reviewer.email, "title": proposal.title},
+        )
     return redirect("staff_evaluation", slug=rfp.slug)
 
 
@@ -133,9 +147,13 @@ def staff_auto_assign(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, _("Choose between 1 and 10 reviewers per proposal."))
         return redirect("staff_evaluation", slug=rfp.slug)
     plan = services.plan_for(rfp, per_proposal=form.cleaned_data["per_proposal"])
-    made = services.apply_plan(
-        rfp=rfp, plan=plan, staff_user=request.user, now=request.received_at, request=request
-    )
+    try:
+        made = services.apply_plan(
+            rfp=rfp, plan=plan, staff_user=request.user, now=request.received_at, request=request
+        )
+    except services.EvaluationError as exc:
+        messages.error(request, str(exc))
+        return redirect("staff_evaluation", slug=rfp.slug)
     messages.success(
         request,
         ngettext("%(n)s assignment made.", "%(n)s assignments made.", made) % {"n": made},
@@ -274,47 +292,80 @@ def staff_decision(request: HttpRequest, slug: str, proposal_id: int) -> HttpRes
     )
 
 
+def _sealed_refusal(request: HttpRequest, rfp) -> HttpResponse | None:
+    if proposal_rules.is_sealed(rfp):
+        messages.error(request, _("Proposals are still sealed."))
+        return redirect("staff_evaluation", slug=rfp.slug)
+    return None
+
+
 @permissions.staff_required
-@require_POST
 def staff_publish_decisions(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: what publishing does (teams and people mailed, decisions missing), irreversible;
+    POST with confirm=1 publishes. Without the confirmation nothing is published."""
     rfp = proposal_selectors.rfp_for_page(request.user, slug)
-    try:
-        result = decisions.publish_decisions(
-            rfp=rfp, staff_user=request.user, now=request.received_at, request=request
-        )
-    except decisions.DecisionError as exc:
-        messages.error(request, str(exc))
-    else:
-        if result.published:
-            messages.success(
-                request, _("Decisions published; %(n)s e-mails queued.") % {"n": result.mails}
-            )
+    if (refused := _sealed_refusal(request, rfp)) is not None:
+        return refused
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("confirm") != "1":
+            error = _("Tick “I understand this cannot be undone” to publish the decisions.")
         else:
-            messages.info(
-                request, _("The decisions were already published; nothing was sent again.")
-            )
-    return redirect("staff_dashboard", slug=rfp.slug)
+            try:
+                result = decisions.publish_decisions(
+                    rfp=rfp, staff_user=request.user, now=request.received_at, request=request
+                )
+            except decisions.DecisionError as exc:
+                messages.error(request, str(exc))
+            else:
+                if result.published:
+                    messages.success(
+                        request,
+                        _("Decisions published; %(n)s e-mails queued.") % {"n": result.mails},
+                    )
+                else:
+                    messages.info(
+                        request,
+                        _("The decisions were already published; nothing was sent again."),
+                    )
+            return redirect("staff_dashboard", slug=rfp.slug)
+    return render(
+        request,
+        "evaluation/publish_decisions_confirm.html",
+        {"rfp": rfp, "preview": decisions.teams_mail_preview(rfp), "error": error},
+        status=400 if error else 200,
+    )
 
 
 @permissions.staff_required
-@require_POST
 def staff_preliminary(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET, or a POST without confirm=1 (the dashboard's form): the message and how many
+    teams and people it reaches, with the button that sends it; POST with confirm=1 sends."""
     rfp = proposal_selectors.rfp_for_page(request.user, slug)
-    try:
-        count = decisions.send_preliminary(
-            rfp=rfp,
-            staff_user=request.user,
-            message=request.POST.get("message", ""),
-            now=request.received_at,
-            request=request,
-        )
-    except decisions.DecisionError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request, _("Preliminary status sent; %(n)s e-mails queued.") % {"n": count}
-        )
-    return redirect("staff_dashboard", slug=rfp.slug)
+    if (refused := _sealed_refusal(request, rfp)) is not None:
+        return refused
+    message = request.POST.get("message", "")
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        try:
+            count = decisions.send_preliminary(
+                rfp=rfp,
+                staff_user=request.user,
+                message=message,
+                now=request.received_at,
+                request=request,
+            )
+        except decisions.DecisionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, _("Preliminary status sent; %(n)s e-mails queued.") % {"n": count}
+            )
+        return redirect("staff_dashboard", slug=rfp.slug)
+    return render(
+        request,
+        "evaluation/preliminary_confirm.html",
+        {"rfp": rfp, "preview": decisions.teams_mail_preview(rfp), "message": message},
+    )
 
 
 # --- Exports -----------------------------------------------------------------------------------

@@ -1,15 +1,18 @@
 """Staff pages for RFPs: overview with counts (sealed content stays sealed), addenda, Q&A, and
-the audit trail (its events about sealed proposals are counted, not listed)."""
+the audit trail (its events about sealed proposals are counted, not listed); publishing with a
+confirmation, duplicating, and an RFP as a TOML file (download, import)."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
-from proposals import addenda, rules, selectors
+from proposals import addenda, rfp_files, rules, selectors, services
 from proposals import questions as questions_service
-from proposals.forms import AddendumForm
+from proposals.forms import AddendumForm, DuplicateRFPForm, ImportRFPForm, PublishRFPForm
 from proposals.models import Question
 from rfp_portal import audit, audit_details, permissions
 from rfp_portal.forms import AuditFilterForm
@@ -138,4 +141,102 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "sealed": sealed,
             "sealed_total": sum(row["events"] for row in sealed),
         },
+    )
+
+
+@permissions.staff_required
+def publish(request: HttpRequest, slug: str) -> HttpResponse:
+    """Publishing is deliberate: the page says who is mailed and what becomes read-only, and
+    the POST needs "I understand" ticked. Publishing a published RFP changes nothing."""
+    rfp = selectors.rfp_for_page(request.user, slug)
+    problems = (
+        [] if rfp.is_published else services.publication_problems(rfp, now=request.received_at)
+    )
+    form = PublishRFPForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and rfp.is_published:
+        messages.info(request, _("This RFP is published already; nothing more was sent."))
+        return redirect("staff_home")
+    if request.method == "POST" and not problems and form.is_valid():
+        services.publish_rfp(rfp=rfp, actor=request.user, request=request, now=request.received_at)
+        messages.success(
+            request,
+            _("“%(title)s” is published; its subscribers are being e-mailed.")
+            % {"title": rfp.title},
+        )
+        return redirect("staff_home")
+    return render(
+        request,
+        "staff/rfp_publish.html",
+        {
+            "rfp": rfp,
+            "form": form,
+            "problems": problems,
+            "recipients": services.announcement_count(),
+            "now": request.received_at,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@permissions.staff_required
+def duplicate(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    initial = {
+        "title": rfp.title,
+        "slug": f"{rfp.slug}-copy"[:80],
+        "deadline_date": rfp.deadline_date,
+        "deadline_zone": rfp.deadline_zone,
+    }
+    form = DuplicateRFPForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        copy = services.duplicate_rfp(rfp, actor=request.user, request=request, **form.cleaned_data)
+        messages.success(
+            request,
+            _("“%(title)s” is a draft copy of “%(source)s”; publish it when it is ready.")
+            % {"title": copy.title, "source": rfp.title},
+        )
+        return redirect("staff_home")
+    return render(
+        request,
+        "staff/rfp_duplicate.html",
+        {"rfp": rfp, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@permissions.staff_required
+@require_GET
+def download(request: HttpRequest, slug: str) -> HttpResponse:
+    rfp = selectors.rfp_for_page(request.user, slug)
+    response = HttpResponse(
+        rfp_files.export_rfp(rfp), content_type="application/toml; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{rfp_files.export_filename(rfp)}"'
+    return response
+
+
+@permissions.staff_required
+def import_file(request: HttpRequest) -> HttpResponse:
+    posted = request.method == "POST"
+    form = ImportRFPForm(request.POST if posted else None, request.FILES if posted else None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        # Read at most one byte more than allowed: rfp_files refuses what is too large.
+        content = upload.read(rfp_files.MAX_FILE_BYTES + 1)
+        try:
+            with transaction.atomic():
+                rfp = rfp_files.import_rfp(
+                    content, now=request.received_at, actor=request.user, request=request
+                )
+        except rfp_files.RFPFileError as exc:
+            form.add_error("file", _("The file was not imported: %(problem)s") % {"problem": exc})
+        else:
+            messages.success(
+                request,
+                _("“%(title)s” is imported as a draft; publish it when it is ready.")
+                % {"title": rfp.title},
+            )
+            return redirect("staff_home")
+    return render(
+        request, "staff/rfp_import.html", {"form": form}, status=400 if form.errors else 200
     )

@@ -231,7 +231,9 @@ def test_e_staff_rank_decide_publish_and_proposer_reads_debrief(
     page.get_by_label("Rationale").fill("Less detail on the timeline.")
     page.get_by_role("button", name="Record decision").click()
     assert_accessible(page)
-    page.get_by_role("button", name="Publish all decisions").click()
+    page.get_by_role("link", name="Publish all decisions…").click()
+    page.get_by_label("I understand this cannot be undone").check()
+    page.get_by_role("button", name=re.compile("^Publish and e-mail")).click()
     expect(page.locator(".messages")).to_contain_text("Decisions published")
     assert Decision.objects.count() == 2
     assert OutboxMessage.objects.filter(template="evaluation/email/decision").count() == 2

@@ -333,6 +333,22 @@ TABLE: dict[str, Entry] = {
         post=STAFF_ONLY,
         data=lambda s, p: {"question": s.side(p).rfp.questions.first().pk, "answer": "Yes."},
     ),
+    "staff_rfp_publish": Entry(
+        rfp_slug, get=STAFF_ONLY, post=STAFF_ONLY, data=lambda s, p: {"understood": "on"}
+    ),
+    "staff_rfp_duplicate": Entry(
+        rfp_slug,
+        get=STAFF_ONLY,
+        post=STAFF_ONLY,
+        data=lambda s, p: {
+            "title": "A copy",
+            "slug": f"copy-{p}",
+            "deadline_date": "2031-01-31",
+            "deadline_zone": "AoE",
+        },
+    ),
+    "staff_rfp_download": Entry(rfp_slug, get=STAFF_ONLY),
+    "staff_rfp_import": Entry(get=STAFF_ONLY, post=STAFF_ONLY, data=lambda s, p: {}),
     "staff_evaluation": Entry(rfp_slug, get=STAFF_ONLY),
     "staff_invite_reviewer": Entry(
         rfp_slug,
@@ -348,14 +364,19 @@ TABLE: dict[str, Entry] = {
     "staff_assign": Entry(
         rfp_slug,
         get=STAFF_POST_ONLY,
-        post=STAFF_ONLY,
+        # By hand only once opened (sealed proposals are not shown) and before publication.
+        post=rule(F403, anonymous=LOGIN, staff=lambda p: {OPENED: OK}.get(p, REFUSED)),
         data=lambda s, p: {
             "proposal": s.side(p).other_proposal.pk,
             "reviewer": s.users[REV_FREE].pk,
         },
     ),
     "staff_auto_assign": Entry(
-        rfp_slug, get=STAFF_POST_ONLY, post=STAFF_ONLY, data=lambda s, p: {"auto-per_proposal": 3}
+        rfp_slug,
+        get=STAFF_POST_ONLY,
+        # Once decisions are published, assignments no longer change.
+        post=rule(F403, anonymous=LOGIN, staff=lambda p: {DECIDED: REFUSED}.get(p, OK)),
+        data=lambda s, p: {"auto-per_proposal": 3},
     ),
     "staff_reopen_review": Entry(
         # The review is on the opened RFP: under the sealed RFP's slug it does not exist.
@@ -375,17 +396,19 @@ TABLE: dict[str, Entry] = {
         data=decision_data,
     ),
     "staff_publish_decisions": Entry(
+        # GET: the confirmation page (sealed: a redirect with the refusal; decided: says when).
         rfp_slug,
-        get=STAFF_POST_ONLY,
+        get=STAFF_ONLY,
         # Sealed: refused (and the refusal names no proposal); opened: publishes; decided: a
         # second publish sends nothing.
         post=rule(F403, anonymous=LOGIN, staff=lambda p: {OPENED: OK}.get(p, REFUSED)),
+        data=lambda s, p: {"confirm": "1"},
     ),
     "staff_preliminary": Entry(
         rfp_slug,
-        get=STAFF_POST_ONLY,
+        get=STAFF_ONLY,
         post=rule(F403, anonymous=LOGIN, staff=opened(OK, REFUSED)),
-        data=lambda s, p: {"message": "Evaluation takes longer."},
+        data=lambda s, p: {"message": "Evaluation takes longer.", "confirm": "1"},
     ),
     "staff_exports": Entry(
         rfp_slug,
