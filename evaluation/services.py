@@ -424,8 +424,9 @@ def _mail_new_assignments(rfp: RFP, assignments: list[Assignment], *, now: datet
 def notify_reviewers_of_opening(*, rfp: RFP) -> None:
     """Reviewers assigned before opening learn that their proposals can now be read.
 
-    Called when proposals.services.open_due_rfps opens the RFP (through the rfp_opened signal,
-    evaluation.receivers), inside the opening's transaction, so the mails are queued with it;
+    Called when proposals.services.open_rfp opens the RFP (the beat task, or staff by hand;
+    through the rfp_opened signal, evaluation.receivers), inside the opening's transaction, so
+    the mails are queued with it;
     the key names the RFP and the reviewer, so each reviewer gets one notice per RFP.
     """
     reviewers = {

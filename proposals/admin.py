@@ -1,16 +1,18 @@
-"""Admin for RFP set-up, and the proposals as the sealing rule lets staff see them. Saving goes
-through proposals.services so the deadline is computed.
+"""Admin for RFP set-up (a back office: publishing is the portal's Publish… page), and the
+proposals as the sealing rule lets staff see them. Saving goes through proposals.services so the
+deadline is computed.
 
 The core's audit trail and outbox are registered here too: which of their rows tell who bid
 on a sealed RFP is this app's rule (proposals.rules)."""
 
 from collections.abc import Callable
 
-from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.utils import timezone
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from proposals import rules, selectors, services
 from proposals.models import (
@@ -31,9 +33,8 @@ from rfp_portal.models import AuditEvent, OutboxMessage
 def published_as_stored(rfp) -> bool:
     """Whether the RFP is published in the database, not in a form's unsaved copy of it.
 
-    The admin validates a POST by writing the form's values onto the object; a form that
-    publishes and fails validation must be shown again editable, so the read-only rule looks at
-    what is stored.
+    The admin validates a POST by writing the form's values onto the object; the read-only rule
+    looks at what is stored, so that what a form holds never decides what may be edited.
     """
     if rfp is None or rfp.pk is None:
         return False
@@ -82,24 +83,25 @@ class FeatureInline(FrozenOncePublishedInline, admin.TabularInline):
     extra = 0
 
 
-class RFPAdminForm(forms.ModelForm):
-    def clean(self):
-        cleaned = super().clean()
-        # Publishing with "Published at" left empty means "now", as services.save_rfp does for
-        # every other path; the model's constraint would otherwise refuse it by name.
-        if cleaned.get("status") == RFP.Status.PUBLISHED and not cleaned.get("published_at"):
-            cleaned["published_at"] = timezone.now()
-        return cleaned
-
-
 @admin.register(RFP)
 class RFPAdmin(PortalModelAdmin):
-    form = RFPAdminForm
+    """A back office for data fixes. Publishing is not done here: status and publication time
+    are read-only, and the change form links to the portal's Publish… page, which says who is
+    e-mailed and asks for "I understand" (proposals.views.staff.publish)."""
+
     list_display = ["title", "status", "deadline_date", "deadline_zone", "deadline_instant"]
     list_filter = ["status", "sealed"]
     search_fields = ["title", "slug", "funder"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["deadline_instant", "opened_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "deadline_instant",
+        "status",
+        "published_at",
+        "publishing",
+        "opened_at",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [TimelineInline, MilestoneInline, ElementInline, CriterionInline]
     fieldsets = [
         (None, {"fields": ["title", "slug", "funder", "issuer", "summary", "body_markdown"]}),
@@ -131,7 +133,19 @@ class RFPAdmin(PortalModelAdmin):
                 ]
             },
         ),
-        ("State", {"fields": ["status", "published_at", "opened_at", "created_at", "updated_at"]}),
+        (
+            "State",
+            {
+                "fields": [
+                    "status",
+                    "published_at",
+                    "publishing",
+                    "opened_at",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
     ]
 
     # Once published, what readers rely on changes only by addendum (numbered, explained,
@@ -139,9 +153,30 @@ class RFPAdmin(PortalModelAdmin):
     published_readonly = [
         "title", "slug", "funder", "issuer", "summary", "body_markdown", "deadline_date",
         "deadline_zone", "deadline_end_of_day", "deadline_time", "grace_seconds",
-        "submissions_open_at", "currency", "total_cap", "max_revisions", "sealed", "status",
-        "published_at", "refuse_active_content",
+        "submissions_open_at", "currency", "total_cap", "max_revisions", "sealed",
+        "refuse_active_content",
     ]  # fmt: skip
+
+    @admin.display(description=_("Publishing"))
+    def publishing(self, obj):
+        if obj is None or obj.pk is None:
+            return _("Save the draft first; it is published from the portal's Publish… page.")
+        if published_as_stored(obj):
+            return format_html(
+                '{} <a href="{}">{}</a>',
+                _("Published: it changes only by addendum."),
+                reverse("staff_addendum", args=[obj.slug]),
+                _("Publish an addendum"),
+            )
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            _(
+                "Not published here: the portal's page says who is e-mailed and asks you to "
+                "confirm."
+            ),
+            reverse("staff_rfp_publish", args=[obj.slug]),
+            _("Publish…"),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -153,6 +188,11 @@ class RFPAdmin(PortalModelAdmin):
         return {} if published_as_stored(obj) else super().get_prepopulated_fields(request, obj)
 
     def save_model(self, request, obj, form, change):
+        # Never publishes: the status and publication time stay as stored (a draft when new),
+        # whatever a crafted POST says.
+        stored = RFP.objects.filter(pk=obj.pk).values("status", "published_at").first()
+        obj.status = stored["status"] if stored else RFP.Status.DRAFT
+        obj.published_at = stored["published_at"] if stored else None
         services.save_rfp(rfp=obj, actor=request.user, request=request)
 
 

@@ -90,15 +90,25 @@ def announcement_count() -> int:
 
 def publication_problems(rfp: RFP, *, now: datetime) -> list[str]:
     """What an RFP lacks before it may be published from the portal (empty: it may be)."""
+    return [text for _step, text in publication_problems_by_step(rfp, now=now)]
+
+
+def publication_problems_by_step(rfp: RFP, *, now: datetime) -> list[tuple[str, str]]:
+    """The same, each with the key of the editor step where it is fixed (proposals.editor)."""
     problems = []
     if not deadlines.is_before_deadline(now, rfp.deadline_instant, 0):
-        problems.append(_("The deadline has passed already: set a later one first."))
+        problems.append(("deadline", _("The deadline has passed already: set a later one first.")))
     if not Feature.objects.filter(milestone__rfp=rfp).exists():
-        problems.append(_("There is no milestone with a feature (and its budget)."))
+        problems.append(("scope", _("There is no milestone with a feature (and its budget).")))
     if not rfp.elements.exists():
-        problems.append(_("Nothing says what a proposal must contain (no proposal elements)."))
+        problems.append(
+            (
+                "elements",
+                _("Nothing says what a proposal must contain (no proposal elements)."),
+            )
+        )
     if not rfp.criteria.filter(kind=Criterion.Kind.SCORED).exists():
-        problems.append(_("There is no scored criterion to evaluate proposals with."))
+        problems.append(("criteria", _("There is no scored criterion to evaluate proposals with.")))
     return problems
 
 
@@ -540,9 +550,76 @@ def duplicate_rfp(
 # --- Opening (rule 2) -----------------------------------------------------------------------
 
 
+class OpeningRefused(Exception):
+    """The RFP may not be opened now (a draft, or its submission cut-off has not passed)."""
+
+
+def opening_refusal(rfp: RFP, *, now: datetime) -> str | None:
+    """Why this RFP cannot be opened at ``now``, or None when it can (or is opened already:
+    opening again changes nothing). Never before the submission cut-off (deadline + grace):
+    a proposal may still arrive until then, and nobody may read one before every team has
+    had its last chance to submit."""
+    if rfp.opened_at is not None:
+        return None
+    if not rfp.is_published:
+        return _("This RFP is a draft: it has no proposals to open.")
+    if deadlines.is_before_deadline(now, rfp.deadline_instant, rfp.grace_seconds):
+        cutoff = deadlines.format_deadline(rfp.submission_cutoff, rfp.deadline_zone)
+        if rfp.grace_seconds:
+            return _(
+                "Proposals are sealed until %(cutoff)s, the deadline plus its grace; they "
+                "cannot be opened earlier."
+            ) % {"cutoff": cutoff}
+        return _(
+            "Proposals are sealed until the deadline, %(cutoff)s; they cannot be opened earlier."
+        ) % {"cutoff": cutoff}
+    return None
+
+
+@transaction.atomic
+def open_rfp(
+    rfp: RFP, *, now: datetime, actor: Any = None, request: Any = None, by_hand: bool = False
+) -> bool:
+    """Open one RFP whose submission cut-off has passed: its submitted proposals become
+    readable to staff and to the reviewers assigned (rules.is_sealed), and evaluation tells
+    those reviewers (the rfp_opened signal, in this transaction).
+
+    True when this call opened it; False when it was opened already (by the beat task, or by
+    a second click): opening twice changes nothing. OpeningRefused before the cut-off.
+    Staff open by hand (by_hand=True, audited with who did it) only when the scheduler is late.
+    """
+    locked = RFP.objects.select_for_update().get(pk=rfp.pk)
+    if locked.opened_at is not None:
+        rfp.opened_at = locked.opened_at
+        return False
+    refusal = opening_refusal(locked, now=now)
+    if refusal:
+        raise OpeningRefused(refusal)
+    locked.opened_at = now
+    locked.save(update_fields=["opened_at", "updated_at"])
+    rfp.opened_at, rfp.updated_at = locked.opened_at, locked.updated_at
+    details: dict[str, Any] = {
+        "submitted": locked.proposals.filter(state=Proposal.State.SUBMITTED).count()
+    }
+    if by_hand:
+        details["by_hand"] = True
+    audit.record(
+        action=AuditAction.RFP_OPENED,
+        actor=actor,
+        obj=locked,
+        request=request,
+        at=now,
+        details=details,
+    )
+    # In this transaction: evaluation tells the reviewers assigned before opening.
+    signals.rfp_opened.send(sender=RFP, rfp=rfp, now=now)
+    return True
+
+
 @transaction.atomic
 def open_due_rfps(*, now: datetime) -> list[RFP]:
-    """Open every RFP whose submission cut-off (deadline + grace) has passed.
+    """Open every RFP whose submission cut-off (deadline + grace) has passed (the beat task
+    runs this every 30 seconds; staff may open one by hand when it is late, open_rfp).
 
     Opening at the cut-off, not the deadline, means no submission can arrive after opening.
     """
@@ -552,15 +629,6 @@ def open_due_rfps(*, now: datetime) -> list[RFP]:
     ):
         if deadlines.is_before_deadline(now, rfp.deadline_instant, rfp.grace_seconds):
             continue
-        rfp.opened_at = now
-        rfp.save(update_fields=["opened_at", "updated_at"])
-        audit.record(
-            action=AuditAction.RFP_OPENED,
-            obj=rfp,
-            at=now,
-            details={"submitted": rfp.proposals.filter(state=Proposal.State.SUBMITTED).count()},
-        )
-        # In this transaction: evaluation tells the reviewers assigned before opening.
-        signals.rfp_opened.send(sender=RFP, rfp=rfp, now=now)
-        opened.append(rfp)
+        if open_rfp(rfp, now=now):
+            opened.append(rfp)
     return opened

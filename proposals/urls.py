@@ -4,7 +4,7 @@ by rfp_portal/urls.py; names are global, as every template and test uses them)."
 from django.urls import include, path
 
 from proposals.feeds import PublishedRFPFeed
-from proposals.views import proposer, public, staff, team
+from proposals.views import editor, editor_parts, proposer, public, staff, team
 
 proposal_urls = [
     path("", proposer.edit, name="proposal_edit"),
@@ -51,6 +51,29 @@ urlpatterns = [
     path("staff/rfps/<slug:slug>/addendum/", staff.publish_addendum, name="staff_addendum"),
     path("staff/rfps/<slug:slug>/questions/", staff.questions, name="staff_questions"),
     path("staff/rfps/import/", staff.import_file, name="staff_rfp_import"),
+    path("staff/rfps/new/", editor.new, name="staff_rfp_new"),
+    path("staff/rfps/markdown-preview/", editor.markdown_preview, name="staff_markdown_preview"),
+    path("staff/rfps/deadline-preview/", editor.deadline_preview, name="staff_deadline_preview"),
+    path("staff/rfps/<slug:slug>/edit/", editor.basics, name="staff_rfp_edit_basics"),
+    path("staff/rfps/<slug:slug>/edit/deadline/", editor.deadline, name="staff_rfp_edit_deadline"),
+    path(
+        "staff/rfps/<slug:slug>/edit/timeline/",
+        editor_parts.timeline,
+        name="staff_rfp_edit_timeline",
+    ),
+    path("staff/rfps/<slug:slug>/edit/scope/", editor_parts.scope, name="staff_rfp_edit_scope"),
+    path(
+        "staff/rfps/<slug:slug>/edit/elements/",
+        editor_parts.elements,
+        name="staff_rfp_edit_elements",
+    ),
+    path(
+        "staff/rfps/<slug:slug>/edit/criteria/",
+        editor_parts.criteria,
+        name="staff_rfp_edit_criteria",
+    ),
+    path("staff/rfps/<slug:slug>/preview/", staff.preview, name="staff_rfp_preview"),
+    path("staff/rfps/<slug:slug>/open/", staff.open_by_hand, name="staff_rfp_open"),
     path("staff/rfps/<slug:slug>/publish/", staff.publish, name="staff_rfp_publish"),
     path("staff/rfps/<slug:slug>/duplicate/", staff.duplicate, name="staff_rfp_duplicate"),
     path("staff/rfps/<slug:slug>/download.toml", staff.download, name="staff_rfp_download"),

@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     RFP_DEMO_DEADLINE_MOVED = "rfp.demo_deadline_moved"
     RFP_DUPLICATED = "rfp.duplicated"
     RFP_IMPORTED = "rfp.imported"
+    RFP_EDITED = "rfp.edited"
 
     # Addenda (proposals.addenda). The sealing filter (proposals.rules.sealed_audit_events)
     # looks for ADDENDUM_ACKNOWLEDGED, as who acknowledged is who bid.
@@ -126,6 +127,7 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.RFP_DEMO_DEADLINE_MOVED: gettext_lazy("Demo deadline moved"),
     AuditAction.RFP_DUPLICATED: gettext_lazy("RFP duplicated (a draft copy)"),
     AuditAction.RFP_IMPORTED: gettext_lazy("RFP imported from a file"),
+    AuditAction.RFP_EDITED: gettext_lazy("Draft RFP edited"),
     AuditAction.ADDENDUM_PUBLISHED: gettext_lazy("Addendum published"),
     AuditAction.ADDENDUM_ACKNOWLEDGED: gettext_lazy("Addendum acknowledged"),
     AuditAction.QUESTION_ASKED: gettext_lazy("Question asked"),

@@ -155,6 +155,10 @@ def _phrases(key: str, value: Any) -> list[Detail]:
         ]
     if key == "over_cap_confirmed":
         return [Detail(_("Award over a cap confirmed"))] if value else []
+    if key == "step":
+        return [Detail(_("Editor step: %(step)s") % {"step": _plain(value)})]
+    if key == "by_hand":
+        return [Detail(_("Opened by hand"))] if value else []
     if key == "first_submit":
         return [Detail(_("First submission"))] if value else []
     if key == "scores":

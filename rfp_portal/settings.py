@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.syndication",
+    "django.forms",  # Django's widget templates, for FORM_RENDERER below
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -47,6 +48,10 @@ INSTALLED_APPS = [
     "proposals.apps.ProposalsConfig",
     "evaluation.apps.EvaluationConfig",
 ]
+
+# Widgets are drawn with the project's templates (templates/staff/editor/widgets/), not only
+# Django's own: the editor's list of texts is a widget with a template of ours.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
     "rfp_portal.middleware.RequestTimeMiddleware",

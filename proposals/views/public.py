@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from proposals import pdf_check, questions, receipts, selectors, subscriptions
 from proposals.forms import QuestionForm, StartProposalForm, SubscribeForm, VerifyReceiptForm
+from proposals.models import RFP
 from rfp_portal import deadlines, ics, permissions, ratelimits
 from rfp_portal.markdown import render_markdown
 from rfp_portal.uploads import hash_uploads_only, upload_limit, upload_too_large
@@ -27,32 +29,34 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def rfp_detail(request: HttpRequest, slug: str) -> HttpResponse:
     rfp = selectors.rfp_for_page(request.user, slug)
+    context = rfp_page_context(rfp, user=request.user, now=request.received_at)
+    return render(request, "proposals/rfp_detail.html", context)
+
+
+def rfp_page_context(rfp: RFP, *, user: Any, now: datetime) -> dict[str, Any]:
+    """What the RFP page shows ``user`` at ``now``: the public page, and the staff preview,
+    which draws the same page for a visitor (proposals.views.staff.preview)."""
     criteria = list(rfp.criteria.all())
-    now = request.received_at
-    user = request.user
-    return render(
-        request,
-        "proposals/rfp_detail.html",
-        {
-            "rfp": rfp,
-            "body_html": render_markdown(rfp.body_markdown),
-            "totals": selectors.scope_totals(rfp),
-            "gates": [c for c in criteria if c.is_gate],
-            "scored": [c for c in criteria if not c.is_gate],
-            "equal_weights": len({c.weight for c in criteria if not c.is_gate}) <= 1,
-            "now": now,
-            "accepting": rfp.accepts_submissions_at(now),
-            "addenda": list(rfp.addenda.order_by("number")),
-            "answers": list(selectors.published_answers(rfp)),
-            "my_questions": list(selectors.questions_of(rfp, user)),
-            "questions_open": questions.questions_open(rfp, now),
-            "question_form": QuestionForm(),
-            "start_form": StartProposalForm(),
-            "my_proposal": selectors.proposals_of(user).filter(rfp=rfp).first(),
-            "interested": user.is_authenticated and rfp.interests.filter(user=user).exists(),
-            "can_propose": permissions.has_role(user, permissions.Role.PROPOSER),
-        },
-    )
+    return {
+        "rfp": rfp,
+        "user": user,
+        "body_html": render_markdown(rfp.body_markdown),
+        "totals": selectors.scope_totals(rfp),
+        "gates": [c for c in criteria if c.is_gate],
+        "scored": [c for c in criteria if not c.is_gate],
+        "equal_weights": len({c.weight for c in criteria if not c.is_gate}) <= 1,
+        "now": now,
+        "accepting": rfp.accepts_submissions_at(now),
+        "addenda": list(rfp.addenda.order_by("number")),
+        "answers": list(selectors.published_answers(rfp)),
+        "my_questions": list(selectors.questions_of(rfp, user)),
+        "questions_open": questions.questions_open(rfp, now),
+        "question_form": QuestionForm(),
+        "start_form": StartProposalForm(),
+        "my_proposal": selectors.proposals_of(user).filter(rfp=rfp).first(),
+        "interested": user.is_authenticated and rfp.interests.filter(user=user).exists(),
+        "can_propose": permissions.has_role(user, permissions.Role.PROPOSER),
+    }
 
 
 def addendum_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:

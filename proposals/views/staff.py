@@ -1,20 +1,28 @@
 """Staff pages for RFPs: overview with counts (sealed content stays sealed), addenda, Q&A, and
-the audit trail (its events about sealed proposals are counted, not listed); publishing with a
-confirmation, duplicating, and an RFP as a TOML file (download, import)."""
+the audit trail (its events about sealed proposals are counted, not listed); the preview of an
+RFP's page as visitors will see it, publishing with a confirmation, duplicating, an RFP as a TOML
+file (download, import), and opening by hand after the cut-off."""
 
+import copy
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from proposals import addenda, rfp_files, rules, selectors, services
+from proposals import addenda, editor, rfp_files, rules, selectors, services
 from proposals import questions as questions_service
 from proposals.forms import AddendumForm, DuplicateRFPForm, ImportRFPForm, PublishRFPForm
-from proposals.models import Question
-from rfp_portal import audit, audit_details, permissions
+from proposals.models import RFP, Proposal, Question
+from proposals.views import public
+from rfp_portal import audit, audit_details, deadlines, permissions
 from rfp_portal.forms import AuditFilterForm
 from rfp_portal.models import AuditEvent
 
@@ -30,6 +38,10 @@ def home(request: HttpRequest) -> HttpResponse:
             "counts": counts.get(rfp.pk, {}),
             "sealed": rules.is_sealed(rfp),
             "open_questions": open_questions.get(rfp.pk, 0),
+            # Sealed past its cut-off and not opened: the scheduler is late (Open now…).
+            "may_open": rules.is_sealed(rfp)
+            and rfp.is_published
+            and services.opening_refusal(rfp, now=request.received_at) is None,
         }
         for rfp in rfps
     ]
@@ -152,6 +164,12 @@ def publish(request: HttpRequest, slug: str) -> HttpResponse:
     problems = (
         [] if rfp.is_published else services.publication_problems(rfp, now=request.received_at)
     )
+    # What is allowed but looks wrong (the preview lists the same, with links to fix it).
+    warnings = (
+        []
+        if rfp.is_published
+        else [w for w in editor.preview_warnings(rfp, now=request.received_at) if not w.blocking]
+    )
     form = PublishRFPForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and rfp.is_published:
         messages.info(request, _("This RFP is published already; nothing more was sent."))
@@ -171,6 +189,7 @@ def publish(request: HttpRequest, slug: str) -> HttpResponse:
             "rfp": rfp,
             "form": form,
             "problems": problems,
+            "warnings": warnings,
             "recipients": services.announcement_count(),
             "now": request.received_at,
         },
@@ -240,3 +259,118 @@ def import_file(request: HttpRequest) -> HttpResponse:
     return render(
         request, "staff/rfp_import.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+@permissions.staff_required
+@require_GET
+def preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """The RFP's public page exactly as a visitor (signed out) will see it once it is published:
+    the same template and context as public.rfp_detail, in the language chosen (?lang=), under
+    a banner with the time left, the warnings (editor.preview_warnings, each linked to the
+    editor step that fixes it) and the way to Publish…. Nothing is written."""
+    rfp = selectors.rfp_for_page(request.user, slug)
+    now = request.received_at
+    codes = [code for code, _name in settings.LANGUAGES]
+    language = request.GET.get("lang")
+    if language not in codes:
+        language = translation.get_language()
+    draft = not rfp.is_published
+    editable = editor.edit_refusal(rfp) is None
+    step_urls = {key: reverse(f"staff_rfp_edit_{key}", args=[rfp.slug]) for key in editor.STEP_KEYS}
+    with translation.override(language):
+        context = public.rfp_page_context(
+            _as_visitors_will_see_it(rfp, now), user=AnonymousUser(), now=now
+        )
+        context["preview"] = {
+            "draft": draft,
+            "editable": editable,
+            "warnings": editor.preview_warnings(rfp, now=now) if draft else [],
+            "steps": [{"label": label, "url": step_urls[key]} for key, label in editor.STEPS],
+            "step_urls": step_urls if editable else {},
+            "languages": [
+                {
+                    "code": code,
+                    "name": translation.get_language_info(code)["name_local"],
+                    "current": code == language,
+                }
+                for code in codes
+            ],
+        }
+        response = render(request, "staff/rfp_preview.html", context)
+    response.headers["Content-Language"] = language
+    return response
+
+
+def _as_visitors_will_see_it(rfp: RFP, now) -> RFP:
+    """A draft as it will be once published (a copy, never saved): the page then shows what
+    visitors will see (no draft badge; proposals accepted until the deadline)."""
+    if rfp.is_published:
+        return rfp
+    shown = copy.copy(rfp)  # keeps the prefetched parts
+    shown.status, shown.published_at = RFP.Status.PUBLISHED, now
+    return shown
+
+
+@permissions.staff_required
+def open_by_hand(request: HttpRequest, slug: str) -> HttpResponse:
+    """Opening is automatic at the submission cut-off (deadline + grace: the beat task,
+    services.open_due_rfps); staff open an RFP by hand only after it, when the scheduler is
+    late. The page says what opening does and that it cannot be undone; the POST needs
+    "I understand" ticked. Before the cut-off it is refused; opening an opened RFP changes
+    nothing."""
+    rfp = selectors.rfp_for_page(request.user, slug)
+    now = request.received_at
+    posted = request.method == "POST"
+    if posted and rfp.opened_at is not None:
+        messages.info(
+            request,
+            _("“%(title)s” was opened already (%(when)s); nothing changed.")
+            % {"title": rfp.title, "when": _when(rfp.opened_at)},
+        )
+        return redirect("staff_home")
+    refusal = services.opening_refusal(rfp, now=now)
+    error = None
+    if posted and not refusal:
+        if not request.POST.get("understood"):
+            error = _("Tick “I understand this cannot be undone” to open the proposals.")
+        else:
+            try:
+                opened = services.open_rfp(
+                    rfp, now=now, actor=request.user, request=request, by_hand=True
+                )
+            except services.OpeningRefused as exc:
+                refusal = str(exc)
+            else:
+                if opened:
+                    messages.success(
+                        request,
+                        _(
+                            "“%(title)s” is opened: its submitted proposals can be read, and "
+                            "the reviewers assigned are being e-mailed."
+                        )
+                        % {"title": rfp.title},
+                    )
+                else:
+                    messages.info(
+                        request,
+                        _("“%(title)s” was opened already (%(when)s); nothing changed.")
+                        % {"title": rfp.title, "when": _when(rfp.opened_at)},
+                    )
+                return redirect("staff_home")
+    counts = selectors.proposal_counts([rfp.pk]).get(rfp.pk, {})
+    return render(
+        request,
+        "staff/rfp_open.html",
+        {
+            "rfp": rfp,
+            "now": now,
+            "refusal": refusal,
+            "error": error,
+            "submitted": counts.get(Proposal.State.SUBMITTED, 0),
+        },
+        status=400 if posted else 200,
+    )
+
+
+def _when(instant) -> str:
+    return deadlines.format_in_zone(instant, deadlines.UTC_ZONE_NAME).text

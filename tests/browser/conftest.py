@@ -42,24 +42,36 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
-@pytest.fixture
-def page(browser, live_server, request):
+def _page(browser, live_server, request, **options):
+    """A fresh browser context and page on the live server; a failing test leaves a screenshot
+    and the HTML behind, to look at."""
     context = browser.new_context(
         viewport={"width": 1280, "height": 900},
-        timezone_id="Europe/Berlin",
         locale="en-GB",
         base_url=live_server.url,
+        **options,
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
-        # A failing journey leaves a screenshot and the HTML behind, to look at.
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
         (ARTIFACTS / f"{request.node.name}.html").write_text(page.content())
     context.close()
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    yield from _page(browser, live_server, request, timezone_id="Europe/Berlin")
+
+
+@pytest.fixture
+def no_script_page(browser, live_server, request):
+    """A page with JavaScript switched off: every form must still work. (axe-core is itself a
+    script, so it cannot run here; the same pages are checked with JavaScript on.)"""
+    yield from _page(browser, live_server, request, java_script_enabled=False)
 
 
 @pytest.fixture(scope="session")

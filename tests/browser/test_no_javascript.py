@@ -16,7 +16,6 @@ from playwright.sync_api import expect
 from evaluation import services
 from evaluation.models import Review
 from proposals.models import Proposal
-from tests.helpers.browser import ARTIFACTS
 from tests.helpers.browser_sign_in import sign_in
 from tests.helpers.mfa import totp_code
 from tests.helpers.proposals import open_now
@@ -26,22 +25,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page(browser, live_server, request):
-    context = browser.new_context(
-        java_script_enabled=False,
-        viewport={"width": 1280, "height": 900},
-        locale="en-GB",
-        base_url=live_server.url,
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
-        (ARTIFACTS / f"{request.node.name}.html").write_text(page.content())
-    context.close()
+def page(no_script_page):
+    return no_script_page
 
 
 def test_a_proposer_drafts_uploads_and_submits_without_javascript(

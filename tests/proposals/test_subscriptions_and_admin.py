@@ -10,7 +10,13 @@ from django.utils import timezone
 from proposals import services, subscriptions
 from proposals.models import Subscription
 from rfp_portal.models import AuditEvent, OutboxMessage
-from tests.factories import RFPFactory
+from tests.factories import (
+    CriterionFactory,
+    ElementFactory,
+    FeatureFactory,
+    MilestoneFactory,
+    RFPFactory,
+)
 from tests.helpers.mfa import totp_code
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +91,9 @@ def test_published_rfp_content_is_read_only_in_the_admin(client, staff, password
     assert 'name="title"' in body and 'name="deadline_date"' in body
 
 
-def test_publishing_in_the_admin_computes_the_instant_and_announces(staff):
+def test_publishing_in_the_portal_computes_the_instant_and_announces(staff_client, staff):
+    """The admin no longer publishes (its status is read-only, test_rfp_preview_and_open):
+    the portal's Publish… page does, after "I understand"."""
     now = timezone.now()
     fans = ["fan1@example.org", "fan2@example.org"]
     for email in fans:
@@ -93,21 +101,25 @@ def test_publishing_in_the_admin_computes_the_instant_and_announces(staff):
     Subscription.objects.create(email="pending@example.org")  # never confirmed
     Subscription.objects.create(email="gone@example.org", confirmed_at=now, unsubscribed_at=now)
     rfp = RFPFactory(
-        status="draft", published_at=None, deadline_zone="UTC", title="Admin-published RFP"
+        status="draft", published_at=None, deadline_zone="UTC", title="Portal-published RFP"
     )
+    FeatureFactory(milestone=MilestoneFactory(rfp=rfp))
+    ElementFactory(rfp=rfp)
+    CriterionFactory(rfp=rfp)
     rfp.deadline_date = timezone.now().date()
-    rfp.status = "published"
     services.save_rfp(rfp=rfp, actor=staff)
+    assert rfp.deadline_instant.hour == 0 and rfp.deadline_instant.date() > rfp.deadline_date
+    publish = reverse("staff_rfp_publish", args=[rfp.slug])
+    assert staff_client.post(publish, {"understood": "on"}).status_code == 302
     rfp.refresh_from_db()
     assert rfp.published_at is not None
-    assert rfp.deadline_instant.hour == 0 and rfp.deadline_instant.date() > rfp.deadline_date
 
     # Announced to the confirmed subscribers only, each mail naming the RFP and its page.
     announcements = OutboxMessage.objects.filter(template="proposals/email/new_rfp")
     assert sorted(announcements.values_list("to", flat=True)) == fans
     for message in announcements:
-        assert message.subject == "[RFP Portal] New Request for Proposals: Admin-published RFP"
-        assert "A new Request for Proposals is published: Admin-published RFP" in message.body_text
+        assert message.subject == "[RFP Portal] New Request for Proposals: Portal-published RFP"
+        assert "A new Request for Proposals is published: Portal-published RFP" in message.body_text
         assert rfp.get_absolute_url() in message.body_text
         assert message.rfp_id == rfp.pk
         assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -118,5 +130,6 @@ def test_publishing_in_the_admin_computes_the_instant_and_announces(staff):
     Subscription.objects.create(email="late@example.org", confirmed_at=timezone.now())
     services.save_rfp(rfp=rfp, actor=staff)
     services.publish_rfp(rfp=rfp, actor=staff, now=timezone.now())
+    staff_client.post(publish, {"understood": "on"})
     assert sorted(announcements.values_list("to", flat=True)) == fans
     assert AuditEvent.objects.filter(action="rfp.published").count() == 1

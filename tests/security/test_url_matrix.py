@@ -348,7 +348,129 @@ TABLE: dict[str, Entry] = {
         },
     ),
     "staff_rfp_download": Entry(rfp_slug, get=STAFF_ONLY),
+    # The RFP's page as visitors will see it (?lang= switches the language); writes nothing.
+    "staff_rfp_preview": Entry(rfp_slug, get=STAFF_ONLY, query="?lang=es"),
+    # Opening by hand: the sealed RFP is before its cut-off (refused, 400); the opened one is
+    # opened already (a second opening changes nothing: a redirect with the message).
+    "staff_rfp_open": Entry(
+        rfp_slug,
+        get=STAFF_ONLY,
+        post=rule(F403, anonymous=LOGIN, staff=REFUSED),
+        data=lambda s, p: {"understood": "1"},
+    ),
     "staff_rfp_import": Entry(get=STAFF_ONLY, post=STAFF_ONLY, data=lambda s, p: {}),
+    # The editor's first steps (edA). A new draft is created by staff only; the scenario's RFPs
+    # are published, so their steps show staff the refusal page (GET 200) and refuse a POST
+    # (400, nothing changed): a published RFP changes only by addendum.
+    "staff_rfp_new": Entry(
+        get=STAFF_ONLY,
+        post=STAFF_ONLY,
+        data=lambda s, p: {
+            "title": "A new draft",
+            "slug": f"new-draft-{p}",
+            "funder": "Someone",
+            "summary": "Something.",
+            "currency": "USD",
+            "save": "1",
+        },
+    ),
+    "staff_rfp_edit_basics": Entry(
+        rfp_slug,
+        get=STAFF_ONLY,
+        post=rule(F403, anonymous=LOGIN, staff=REFUSED),
+        data=lambda s, p: {
+            "title": "Overwritten",
+            "slug": s.side(p).rfp.slug,
+            "funder": "Someone",
+            "summary": "Overwritten.",
+            "currency": "USD",
+            "save": "1",
+        },
+    ),
+    "staff_rfp_edit_deadline": Entry(
+        rfp_slug,
+        get=STAFF_ONLY,
+        post=rule(F403, anonymous=LOGIN, staff=REFUSED),
+        data=lambda s, p: {
+            "deadline_date": "2031-01-31",
+            "deadline_zone": "AoE",
+            "end_of_day": "1",
+            "grace_seconds": "0",
+            "max_revisions": "3",
+            "save": "1",
+        },
+    ),
+    # The editor's timeline and scope steps (edB1): as above, a published RFP's step shows
+    # staff the refusal page and refuses a POST (400, nothing changed).
+    "staff_rfp_edit_timeline": Entry(
+        rfp_slug,
+        get=STAFF_ONLY,
+        post=rule(F403, anonymous=LOGIN, staff=REFUSED),
+        data=lambda s, p: {
+            "t-TOTAL_FORMS": "1",
+            "t-INITIAL_FORMS": "0",
+            "t-0-date": "2031-01-31",
+            "t-0-label": "Overwritten",
+            "save": "1",
+        },
+    ),
+    "staff_rfp_edit_scope": Entry(
+        rfp_slug,
+        get=STAFF_ONLY,
+        post=rule(F403, anonymous=LOGIN, staff=REFUSED),
+        data=lambda s, p: {
+            "m-TOTAL_FORMS": "1",
+            "m-INITIAL_FORMS": "0",
+            "m-0-name": "Overwritten",
+            "m-0-f-TOTAL_FORMS": "1",
+            "m-0-f-INITIAL_FORMS": "0",
+            "m-0-f-0-name": "Overwritten",
+            "m-0-f-0-budget": "1",
+            "m-0-f-0-cap": "2",
+            "save": "1",
+        },
+    ),
+    # The editor's elements and criteria steps (edB2): as above, a published RFP's step shows
+    # staff the refusal page and refuses a POST (400, nothing changed).
+    "staff_rfp_edit_elements": Entry(
+        rfp_slug,
+        get=STAFF_ONLY,
+        post=rule(F403, anonymous=LOGIN, staff=REFUSED),
+        data=lambda s, p: {
+            "elements-TOTAL_FORMS": "1",
+            "elements-INITIAL_FORMS": "0",
+            "elements-0-key": "overwritten",
+            "elements-0-kind": "text",
+            "elements-0-label": "Overwritten",
+            "elements-0-required": "on",
+            "save": "1",
+        },
+    ),
+    "staff_rfp_edit_criteria": Entry(
+        rfp_slug,
+        get=STAFF_ONLY,
+        post=rule(F403, anonymous=LOGIN, staff=REFUSED),
+        data=lambda s, p: {
+            "criteria-TOTAL_FORMS": "1",
+            "criteria-INITIAL_FORMS": "0",
+            "criteria-0-key": "overwritten",
+            "criteria-0-kind": "gate",
+            "criteria-0-name": "Overwritten",
+            "save": "1",
+        },
+    ),
+    "staff_markdown_preview": Entry(
+        get=STAFF_POST_ONLY, post=STAFF_ONLY, data=lambda s, p: {"body_markdown": "**Moved**"}
+    ),
+    "staff_deadline_preview": Entry(
+        get=STAFF_POST_ONLY,
+        post=STAFF_ONLY,
+        data=lambda s, p: {
+            "deadline_date": "2031-01-31",
+            "deadline_zone": "AoE",
+            "end_of_day": "1",
+        },
+    ),
     "staff_evaluation": Entry(rfp_slug, get=STAFF_ONLY),
     "staff_invite_reviewer": Entry(
         rfp_slug,
