@@ -7,7 +7,6 @@ read in bulk, then computed in Python with evaluation.scoring.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 from evaluation import charts, scoring
 from evaluation.models import Assessment, Assignment, Decision, Review
@@ -105,23 +104,9 @@ FLAGS = {
 }
 
 
-def criterion_specs(criteria) -> list[scoring.CriterionSpec]:
-    return [
-        scoring.CriterionSpec(
-            key=c.key,
-            weight=Fraction(str(c.weight)) if c.weight is not None else Fraction(0),
-            scale_min=c.scale_min,
-            scale_max=c.scale_max,
-            is_gate=c.is_gate,
-            name=c.name,
-        )
-        for c in criteria
-    ]
-
-
 def build(rfp: RFP, *, sort: str = "rank", flag: str | None = None) -> Dashboard:
     criteria = list(rfp.criteria.all())
-    specs = criterion_specs(criteria)
+    specs = scoring.criterion_specs(criteria)
     by_id = {c.pk: c for c in criteria}
     features = list(
         Feature.objects.filter(milestone__rfp=rfp).order_by("milestone__position", "position")

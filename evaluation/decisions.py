@@ -23,7 +23,6 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from evaluation import scoring
-from evaluation.dashboard import criterion_specs
 from evaluation.models import Decision, DecisionRelease, Review
 from proposals import budget
 from proposals import rules as proposal_rules
@@ -441,7 +440,7 @@ def scale_text(criteria) -> str:
 def overall_definition(criteria, result: scoring.ProposalResult | None = None) -> str:
     """Overall's definition in one sentence, with the weights (criteria: the RFP's criteria);
     with a result, followed by that proposal's weighted mean worked out from the means shown."""
-    sentence = scoring.overall_rule(criterion_specs(criteria)).sentence()
+    sentence = scoring.overall_rule(scoring.criterion_specs(criteria)).sentence()
     formula = scoring.overall_formula(result) if result is not None else ""
     if not formula:
         return sentence
@@ -517,7 +516,7 @@ def debrief(proposal: Proposal) -> Debrief | None:
                 {c.key: by_criterion[c.pk].verdict for c in criteria if c.pk in by_criterion},
             )
         )
-    result = scoring.score_proposal(proposal.pk, reviews, criterion_specs(criteria))
+    result = scoring.score_proposal(proposal.pk, reviews, scoring.criterion_specs(criteria))
     return Debrief(
         decision=decision,
         criteria=[

@@ -252,3 +252,42 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.rfp} ({self.state})"
+
+
+class Lottery(models.Model):
+    """A recorded lottery among proposals that reviews cannot tell apart at the funding line
+    (evaluation.lottery). The seed is drawn and committed first: its SHA-256 (`commitment`) is
+    recorded in the audit trail and shown, while the seed stays secret; the draw reveals it, and
+    anyone can re-run the draw from it (`manage.py rerun_lottery`). Nothing shows `seed` before
+    `drawn_at`: pages read a lottery through evaluation.lottery.public_record."""
+
+    rfp = models.ForeignKey("proposals.RFP", on_delete=models.CASCADE, related_name="lotteries")
+    # Proposal ids in their canonical order (ascending): what the draw orders.
+    candidates = models.JSONField(default=list)
+    # How many of the candidates the draw chooses (the first `places` of the order); null: the
+    # draw only orders them.
+    places = models.PositiveSmallIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)  # what the draw decides, in staff's words
+    commitment = models.CharField(max_length=64)  # SHA-256 hex of the seed's text
+    seed = models.CharField(max_length=64)  # secret until drawn_at
+    committed_at = models.DateTimeField(default=timezone.now)
+    committed_by = models.ForeignKey(
+        "rfp_portal.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    drawn_at = models.DateTimeField(null=True, blank=True)
+    drawn_by = models.ForeignKey(
+        "rfp_portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The drawn order of every candidate (ids); empty until drawn.
+    result = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["committed_at", "id"]
+        verbose_name_plural = "lotteries"
+
+    def __str__(self) -> str:
+        return f"Lottery {self.pk} for {self.rfp}"
+
+    @property
+    def is_drawn(self) -> bool:
+        return self.drawn_at is not None

@@ -134,6 +134,22 @@ class ProposalResult:
         return any(g.flagged for g in self.gates.values())
 
 
+def criterion_specs(criteria: Iterable) -> list[CriterionSpec]:
+    """The specs of an RFP's criteria (proposals.models.Criterion rows, or anything with their
+    attributes), in their order: what every computation here takes."""
+    return [
+        CriterionSpec(
+            key=c.key,
+            weight=Fraction(str(c.weight)) if c.weight is not None else Fraction(0),
+            scale_min=c.scale_min,
+            scale_max=c.scale_max,
+            is_gate=c.is_gate,
+            name=c.name,
+        )
+        for c in criteria
+    ]
+
+
 def as_fraction(value: int | float | Decimal | Fraction | str) -> Fraction:
     return value if isinstance(value, Fraction) else Fraction(str(value))
 

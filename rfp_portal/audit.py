@@ -97,6 +97,10 @@ class AuditAction(StrEnum):
     DECISION_PUBLISHED = "decision.published"
     DASHBOARD_VIEWED = "dashboard.viewed"
 
+    # Lotteries at the funding line (evaluation.lottery): the seed's commitment, then the draw
+    LOTTERY_COMMITTED = "lottery.committed"
+    LOTTERY_DRAWN = "lottery.drawn"
+
     # Exports (evaluation.export_requests, evaluation.exports, evaluation.selectors, the
     # export_decision_report command)
     EXPORT_REQUESTED = "export.requested"
@@ -167,6 +171,8 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.DECISION_PRELIMINARY_SENT: gettext_lazy("Preliminary decisions sent"),
     AuditAction.DECISION_PUBLISHED: gettext_lazy("Decisions published"),
     AuditAction.DASHBOARD_VIEWED: gettext_lazy("Evaluation dashboard viewed"),
+    AuditAction.LOTTERY_COMMITTED: gettext_lazy("Lottery seed committed"),
+    AuditAction.LOTTERY_DRAWN: gettext_lazy("Lottery drawn"),
     AuditAction.EXPORT_REQUESTED: gettext_lazy("Export requested"),
     AuditAction.EXPORT_FINISHED: gettext_lazy("Export finished"),
     AuditAction.EXPORT_DOWNLOADED: gettext_lazy("Export downloaded"),

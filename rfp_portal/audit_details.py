@@ -75,6 +75,13 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _ids(value: Any) -> str:
+    """Identifiers as stored ("12, 7, 31"): never grouped like numbers ("1,234")."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "—"
+    return _plain(value)
+
+
 def _key(key: Any) -> str:
     words = str(key).replace("_", " ").strip()
     return words[:1].upper() + words[1:]
@@ -168,6 +175,23 @@ def _phrases(key: str, value: Any) -> list[Detail]:
         ]
     if key == "reason":
         return [Detail(_("Reason: %(reason)s") % {"reason": _plain(value)})]
+    if key == "lottery":
+        return [Detail(_("Lottery no. %(id)s") % {"id": value})]
+    if key == "candidates":
+        return [Detail(_("Candidates: proposals no. %(ids)s") % {"ids": _ids(value)})]
+    if key == "places":
+        if value is None:
+            return [Detail(_("The draw orders every candidate"))]
+        c = _counted(value)
+        return [Detail(ngettext("%(n)s place to fill", "%(n)s places to fill", c["count"]) % c)]
+    if key == "commitment":
+        return [Detail(_("Seed commitment (SHA-256):"), _plain(value))]
+    if key == "seed":
+        return [Detail(_("Seed:"), _plain(value))]
+    if key == "order":
+        return [Detail(_("Drawn order: proposals no. %(ids)s") % {"ids": _ids(value)})]
+    if key == "chosen":
+        return [Detail(_("Chosen: proposals no. %(ids)s") % {"ids": _ids(value)})]
     if key == "type":
         method = _MFA_TYPES.get(value, value)
         return [Detail(_("Method: %(method)s") % {"method": _plain(str(method))})]
