@@ -199,3 +199,106 @@ def distribution(name: str, counts: list[int], *, scale_min: int = 0, ident: str
         "".join(parts),
         ident,
     )
+
+
+def rank_text(value: float) -> str:
+    """A rank for people: 3 → "3", 2.5 (a shared place) → "2.5", in the reader's locale."""
+    if float(value).is_integer():
+        return formats.number_format(int(value), 0)
+    return formats.number_format(f"{value:.1f}", 1)
+
+
+def _rank_ticks(total: int) -> list[int]:
+    """Ranks marked on the axis: every rank up to 20, then every 5th or 10th, and the last."""
+    step = 1 if total <= 20 else 5 if total <= 60 else 10
+    ticks = [1, *range(step, total + 1, step)] if step > 1 else list(range(1, total + 1))
+    if ticks[-1] != total:
+        ticks.append(total)
+    return sorted(set(ticks))
+
+
+def rank_intervals(
+    rows: list[tuple[str, float, float, float, bool]],
+    *,
+    places: int,
+    total: int,
+    ident: str = "ranks",
+):
+    """Each proposal's expected rank (a dot) and its 80 % interval (a bar) on an axis of ranks
+    (1, the best, on the left), with the funding line drawn after `places`: rows are (title,
+    expected rank, low, high, in the band), by expected rank. The numbers are written at the
+    end of each row, and "in the band" too (the band's orange bars are not the only signal)."""
+    label_width, plot_w, text_w, row_h, head = 230, 440, 250, 28, 46
+    left = label_width + 12
+    total = max(total, 1)
+    height = head + row_h * len(rows) + 34
+    width = left + plot_w + 16 + text_w
+
+    def x(rank: float) -> float:
+        return round(left + (rank - 0.5) / total * plot_w, 1)
+
+    base = head + row_h * len(rows)
+    parts = [
+        f'<text x="{left + plot_w / 2}" y="14" text-anchor="middle" font-size="12" '
+        f'fill="#1b1f24">{escape(_("Rank (1 is the best)"))}</text>',
+        f'<line x1="{left}" y1="{head - 8}" x2="{left + plot_w}" y2="{head - 8}" '
+        f'stroke="#4f5b66"/>',
+    ]
+    for tick in _rank_ticks(total):
+        parts.append(
+            f'<line x1="{x(tick)}" y1="{head - 12}" x2="{x(tick)}" y2="{head - 8}" '
+            f'stroke="#4f5b66"/>'
+            f'<text x="{x(tick)}" y="{head - 16}" text-anchor="middle" font-size="10" '
+            f'fill="#1b1f24">{formats.number_format(tick, 0)}</text>'
+        )
+    for index, (title, expected, low, high, in_band) in enumerate(rows):
+        y = head + index * row_h + row_h / 2
+        colour = "#b35900" if in_band else "#1f4e79"
+        if index % 2:
+            parts.append(
+                f'<rect x="0" y="{y - row_h / 2}" width="{width}" height="{row_h}" fill="#f6f8fa"/>'
+            )
+        parts.append(_label(title, label_width, y + 4, "end", 32))
+        parts.append(
+            f'<rect x="{x(low) - 3}" y="{y - 3}" width="{max(x(high) - x(low), 0) + 6}" '
+            f'height="6" rx="3" fill="{colour}"/>'
+            f'<circle cx="{x(expected)}" cy="{y}" r="6" fill="#ffffff" stroke="{colour}" '
+            f'stroke-width="3"/>'
+        )
+        numbers = _("%(expected)s (rank %(low)s to %(high)s)") % {
+            "expected": formats.number_format(f"{expected:.1f}", 1),
+            "low": rank_text(low),
+            "high": rank_text(high),
+        }
+        if in_band:
+            numbers = _("%(numbers)s, in the band") % {"numbers": numbers}
+        weight = ' font-weight="bold"' if in_band else ""
+        parts.append(
+            f'<text x="{left + plot_w + 16}" y="{y + 4}" font-size="12" fill="#1b1f24"{weight}>'
+            f"{escape(numbers)}</text>"
+        )
+    line_x = round(left + places / total * plot_w, 1)
+    parts.append(
+        f'<line x1="{line_x}" y1="{head - 4}" x2="{line_x}" y2="{base + 6}" stroke="#a1231b" '
+        f'stroke-width="2" stroke-dasharray="6 4"/>'
+        f'<text x="{line_x}" y="{base + 22}" text-anchor="middle" font-size="12" '
+        f'font-weight="bold" fill="#a1231b">'
+        f"{escape(_('Funding line: %(places)s funded') % {'places': places})}</text>"
+    )
+    band = sum(1 for row in rows if row[4])
+    desc = ngettext(
+        "Expected rank and 80 %% interval of %(n)s proposal on an axis of ranks from 1 to "
+        "%(total)s, with the funding line after place %(places)s; %(band)s in the band.",
+        "Expected ranks and 80 %% intervals of %(n)s proposals on an axis of ranks from 1 to "
+        "%(total)s, with the funding line after place %(places)s; %(band)s in the band.",
+        len(rows),
+    ) % {"n": len(rows), "total": total, "places": places, "band": band}
+    return _svg(
+        width,
+        height,
+        # %% and an empty mapping: the msgid stays a well-formed python-format string.
+        _("Expected rank with its 80 %% interval, and the funding line") % {},
+        desc,
+        "".join(parts),
+        ident,
+    )

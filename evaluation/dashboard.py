@@ -1,14 +1,34 @@
-"""The staff dashboard's data: scores, flags, ranking, budget checks and progress for an RFP.
+"""The staff dashboard's data: scores, flags, ranking, budget checks and progress for an RFP,
+with the calibrated Overall and each reviewer's leniency (evaluation.calibration) and each
+proposal's expected rank with its 80 % interval at a funding line (evaluation.uncertainty).
 
 A fixed number of queries whatever the number of proposals (a test pins it): everything is
-read in bulk, then computed in Python with evaluation.scoring.
+read in bulk, then computed in Python with evaluation.scoring; calibration and the intervals
+are computed from the same reviews already read, so they add no query.
+
+The funding line (`funding_line`): the places staff choose (?line=), else as many places as
+proposals selected so far (the line the decisions drew), else one per feature (the RFP funds
+one contractor per feature at most), and never all the ranked proposals or more, so that a
+line leaves someone below it. The intervals' random draws are seeded from the RFP's id: the
+page shows the same intervals on every view until a review changes.
+
+Over 400 lines: the dashboard reads every review once and derives everything a staff member
+sees from that one pass (scores, flags, budgets, progress, calibration, rank intervals); split,
+each part would read the reviews again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import hashlib
+import math
+from dataclasses import dataclass, field
 
-from evaluation import charts, scoring
+import numpy as np
+from django.core.cache import cache
+from django.utils import formats
+
+from evaluation import calibration, charts, scoring, uncertainty
 from evaluation.models import Assessment, Assignment, Decision, Review
 from proposals import budget
 from proposals.models import RFP, Feature, Proposal, SubmissionVersion
@@ -25,10 +45,42 @@ class Row:
     budget: budget.BudgetCheck
     decision: Decision | None
     reviewers: list[Assignment]
+    calibrated: calibration.CalibratedProposal | None = None
+    calibrated_rank: int | None = None
+    interval: uncertainty.RankInterval | None = None
 
     @property
     def overall_points(self):
         return scoring.overall_points(self.result)
+
+    @property
+    def calibrated_points(self):
+        """The calibrated Overall as shown (None when calibration is not usable)."""
+        return self.calibrated.overall_points() if self.calibrated else None
+
+    # The interval's numbers for people (None without an interval: unranked).
+    @property
+    def expected_rank_text(self) -> str | None:
+        return (
+            formats.number_format(f"{self.interval.expected_rank:.1f}", 1)
+            if self.interval
+            else None
+        )
+
+    @property
+    def rank_low_text(self) -> str | None:
+        return charts.rank_text(self.interval.low) if self.interval else None
+
+    @property
+    def rank_high_text(self) -> str | None:
+        return charts.rank_text(self.interval.high) if self.interval else None
+
+    @property
+    def funded_percent(self) -> str | None:
+        """The chance of a funded place in whole percent, as "35 %"."""
+        if not self.interval:
+            return None
+        return f"{formats.number_format(round(self.interval.p_funded * 100), 0)} %"
 
     @property
     def median_points(self):
@@ -61,6 +113,58 @@ class Dashboard:
     reviewers: list[ReviewerProgress]
     distributions: dict[str, list[int]]  # criterion key → count per scale point
     rule: scoring.OverallRule  # what Overall means here, with the weights, in words
+    calibration: calibration.Calibration | None = None
+    uncertainty: uncertainty.Uncertainty | None = None
+    line: FundingLine | None = None
+    names: dict[int, ReviewerProgress] = field(default_factory=dict)  # by reviewer id
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the calibrated Overall is shown (calibration usable)."""
+        return bool(self.calibration and self.calibration.usable)
+
+    @property
+    def one_review_note(self) -> str:
+        """Why an interval of a proposal with one review is wide, for people."""
+        return uncertainty.one_review_note()
+
+    @property
+    def nothing_taken_out(self) -> bool:
+        """Calibration is usable but found the reviewers differing no more than their own
+        disagreement explains (an infinite ridge): calibrated equals raw."""
+        return (
+            self.calibrated
+            and self.calibration.ridge is not None
+            and math.isinf(self.calibration.ridge)
+        )
+
+    @property
+    def leniencies(self) -> list[tuple[ReviewerProgress | None, calibration.Leniency, str]]:
+        """(who, their leniency, its points signed to a tenth: "+0.6") for each reviewer, the
+        most generous first; [] when calibration is not usable."""
+        if not self.calibrated:
+            return []
+        return [
+            (who, lenient, _signed(lenient.points))
+            for who, lenient in sorted(
+                (
+                    (self.names.get(rid), lenient)
+                    for rid, lenient in self.calibration.reviewers.items()
+                ),
+                key=lambda pair: (-pair[1].points, pair[0].email if pair[0] else ""),
+            )
+        ]
+
+    @property
+    def intervals(self) -> list[tuple[Row, uncertainty.RankInterval]]:
+        """(row, its interval) for every ranked proposal shown (the flag's filter applies), by
+        expected rank."""
+        by_id = {row.proposal.pk: row for row in self.rows}
+        if not self.uncertainty:
+            return []
+        return [
+            (by_id[i.proposal_id], i) for i in self.uncertainty.intervals if i.proposal_id in by_id
+        ]
 
     @property
     def columns(self) -> list[tuple]:
@@ -76,19 +180,72 @@ class Dashboard:
         return sum(r.result.reviews for r in self.rows)
 
 
+def _signed(points: float) -> str:
+    """Points to a tenth with their sign: +0.6, -1.2, 0.0 (in the reader's locale)."""
+    tenths = round(points, 1) or 0.0  # no "-0.0"
+    text = formats.number_format(f"{abs(tenths):.1f}", 1)
+    return f"+{text}" if tenths > 0 else f"-{text}" if tenths < 0 else text
+
+
 # Rows per dashboard page: ranking and charts of distributions use every proposal.
 PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class FundingLine:
+    """The funding line the intervals are read at: `places` funded of `ranked` proposals."""
+
+    places: int
+    default: int  # what the page uses when staff choose nothing
+    ranked: int  # proposals with a rank (the most places one may choose)
+    asked: str = ""  # what staff typed, when it was not a usable number of places
+    chosen: bool = False  # staff chose it (?line=)
+
+    @property
+    def adjusted(self) -> bool:
+        return bool(self.asked)
+
+
+def funding_line(asked, *, ranked: int, selected: int, features: int) -> FundingLine:
+    """The funding line: `asked` (?line=) when it is a whole number from 1 to `ranked`, else
+    the default (module docstring): the proposals selected so far, else one per feature, at
+    most `ranked` - 1 and at least 1. A number out of range is brought into it and said."""
+    default = max(1, min(selected or features or 1, ranked - 1))
+    asked = (asked or "").strip()
+    if not asked:
+        return FundingLine(default, default, ranked)
+    try:
+        places = int(asked)
+    except ValueError:
+        return FundingLine(default, default, ranked, asked=asked)
+    within = max(1, min(places, max(ranked, 1)))
+    return FundingLine(
+        within, default, ranked, asked="" if within == places else asked, chosen=True
+    )
+
+
+def seed_of(rfp: RFP) -> np.random.Generator:
+    """The intervals' random draws for this RFP: the same on every view (seeded by its id)."""
+    return np.random.default_rng([17, rfp.pk])
+
 
 SORTS = {
     "rank": lambda row: (row.rank is None, row.rank or 0, row.proposal.pk),
     "title": lambda row: row.proposal.title.lower(),
     "spread": lambda row: (-(row.result.overall_spread or 0), row.proposal.pk),
     "reviews": lambda row: (row.result.reviews, row.proposal.pk),
+    # By the calibrated Overall (only when calibration is usable: else by rank).
+    "calibrated": lambda row: (
+        row.calibrated_rank is None,
+        row.calibrated_rank or 0,
+        row.proposal.pk,
+    ),
 }
-# The ranking always shows rank, title, Overall, spread, flags, budget and decision (they fit a
-# 1280-pixel screen); staff add these columns on demand, as HotCRP lets chairs choose columns.
+# The ranking always shows rank, title, Overall, spread, likely rank, flags, budget and decision
+# (they fit a 1280-pixel screen), and the calibrated Overall when calibration is usable; staff
+# add these columns on demand, as HotCRP lets chairs choose columns.
 OPTIONAL_COLUMNS = ("criteria", "median", "reviews")
-ALWAYS_SHOWN = 7
+ALWAYS_SHOWN = 8
 
 
 def chosen_columns(values) -> list[str]:
@@ -101,10 +258,61 @@ FLAGS = {
     "gate": lambda row: row.result.gate_flagged,
     "incomplete": lambda row: row.result.incomplete,
     "over_cap": lambda row: row.budget.any_over_cap or not row.budget.total_within_cap,
+    "band": lambda row: bool(row.interval and row.interval.in_band),
 }
 
 
-def build(rfp: RFP, *, sort: str = "rank", flag: str | None = None) -> Dashboard:
+# Calibration and the intervals take seconds for thousands of proposals (most of it scoring
+# every proposal again in exact fractions inside those modules): they are remembered in the
+# cache for the same RFP, criteria and submitted scores, so only the first view after a review
+# changes pays. Both are pure functions of what the fingerprint covers.
+REMEMBER_SECONDS = 60 * 60
+
+
+def _fingerprint(rfp: RFP, specs, counted: dict[int, list[scoring.ReviewInput]]) -> str:
+    """A digest of everything calibration and the intervals read: the RFP (their seed), the
+    criteria, and every counted review's reviewer, scores and gate verdicts."""
+    digest = hashlib.sha256(f"v2:{rfp.pk}:{specs!r}".encode())
+    for pid in sorted(counted):
+        digest.update(f"p{pid}|".encode())  # a proposal without reviews is left out: counted
+        for review in counted[pid]:
+            digest.update(
+                f"{pid}:{review.reviewer_id}:{sorted(review.scores.items())!r}:"
+                f"{sorted(review.gates.items())!r};".encode()
+            )
+    return digest.hexdigest()
+
+
+def _remembered(key: str, compute):
+    """`compute()`, kept in the cache under `key`; computed anyway when the cache is down."""
+    try:
+        value = cache.get(key)
+    except Exception:  # a cache fault costs time, never the page
+        return compute()
+    if value is None:
+        value = compute()
+        # Not remembered when the cache is down: the next view computes again.
+        with contextlib.suppress(Exception):
+            cache.set(key, value, timeout=REMEMBER_SECONDS)
+    return value
+
+
+def _calibrated_ranks(rows: list[Row]) -> None:
+    """Each row's rank by its calibrated Overall as shown (two decimals; equal ones share a
+    rank, "1, 2, 2, 4"), among the rows the raw ranking ranks (gate failures stay unranked)."""
+    ranked = sorted(
+        (row for row in rows if row.rank is not None and row.calibrated_points is not None),
+        key=lambda row: (-row.calibrated_points, row.proposal.pk),
+    )
+    for index, row in enumerate(ranked):
+        previous = ranked[index - 1] if index else None
+        same = previous is not None and previous.calibrated_points == row.calibrated_points
+        row.calibrated_rank = previous.calibrated_rank if same else index + 1
+
+
+def build(
+    rfp: RFP, *, sort: str = "rank", flag: str | None = None, line: str | None = None
+) -> Dashboard:
     criteria = list(rfp.criteria.all())
     specs = scoring.criterion_specs(criteria)
     by_id = {c.pk: c for c in criteria}
@@ -179,6 +387,34 @@ def build(rfp: RFP, *, sort: str = "rank", flag: str | None = None) -> Dashboard
             )
         )
     ranked = {r.result.proposal_id: r for r in scoring.rank(results)}
+    # Calibration and the intervals, from the reviews read above (no query), remembered for
+    # the same reviews (`_remembered`).
+    counted = {p.pk: reviews.get(p.pk, []) for p in proposals}
+    line_at = funding_line(
+        line,
+        ranked=sum(1 for r in ranked.values() if r.rank is not None),
+        selected=sum(1 for d in decisions.values() if d.outcome == Decision.Outcome.SELECTED),
+        features=len(features),
+    )
+    fingerprint = _fingerprint(rfp, specs, counted)
+    calibrated = _remembered(
+        f"dashboard-calibration:{fingerprint}",
+        lambda: calibration.calibrate(
+            (
+                calibration.Observation(pid, review.reviewer_id, key, score)
+                for pid, given in counted.items()
+                for review in given
+                for key, score in review.scores.items()
+                if score is not None
+            ),
+            specs,
+        ),
+    )
+    intervals = _remembered(
+        f"dashboard-intervals:{fingerprint}:{line_at.places}",
+        lambda: uncertainty.rank_intervals(counted, specs, places=line_at.places, rng=seed_of(rfp)),
+    )
+    interval_of = {i.proposal_id: i for i in intervals.intervals}
     rows = []
     for proposal in proposals:
         version = latest.get(proposal.pk)
@@ -196,10 +432,15 @@ def build(rfp: RFP, *, sort: str = "rank", flag: str | None = None) -> Dashboard
                 ),
                 decision=decisions.get(proposal.pk),
                 reviewers=assignments.get(proposal.pk, []),
+                calibrated=calibrated.proposals.get(proposal.pk) if calibrated.usable else None,
+                interval=interval_of.get(proposal.pk),
             )
         )
+    _calibrated_ranks(rows)
     if flag in FLAGS:
         rows = [row for row in rows if FLAGS[flag](row)]
+    if sort == "calibrated" and not calibrated.usable:
+        sort = "rank"
     rows.sort(key=SORTS.get(sort, SORTS["rank"]))
     return Dashboard(
         rfp=rfp,
@@ -209,6 +450,10 @@ def build(rfp: RFP, *, sort: str = "rank", flag: str | None = None) -> Dashboard
         reviewers=sorted(progress.values(), key=lambda p: p.email),
         distributions=distributions,
         rule=scoring.overall_rule(specs),
+        calibration=calibrated,
+        uncertainty=intervals,
+        line=line_at,
+        names=progress,
     )
 
 
@@ -242,3 +487,27 @@ def distribution_charts(board: Dashboard, *, ident: str = "dist") -> list[tuple]
         )
         for c in board.scored
     ]
+
+
+# Proposals drawn on the picture of rank intervals (and listed in the table under it): a window
+# of this many around the funding line when there are more; the ranking's Likely rank column
+# gives every proposal's interval.
+CHART_ROWS = 40
+
+
+def intervals_chart(board: Dashboard) -> tuple[str, int, int]:
+    """(the picture of expected ranks, 80 % intervals and the funding line, the first and the
+    last place it shows); ("", 0, 0) when nothing is ranked."""
+    pairs = board.intervals
+    if not pairs or board.line is None:
+        return "", 0, 0
+    start = 0
+    if len(pairs) > CHART_ROWS:
+        start = min(max(0, board.line.places - CHART_ROWS // 2), len(pairs) - CHART_ROWS)
+    shown = pairs[start : start + CHART_ROWS]
+    svg = charts.rank_intervals(
+        [(row.proposal.title, i.expected_rank, i.low, i.high, i.in_band) for row, i in shown],
+        places=board.line.places,
+        total=len(board.uncertainty.intervals),
+    )
+    return svg, start + 1, start + len(shown)

@@ -8,6 +8,9 @@ Awards are totalled here, once, for the decision page, the mail, the debrief and
 per feature against its budget and cap, and in all against the RFP's total cap (the standing of
 an amount is proposals.budget's rule). The Overall score's definition is written here too, with
 the criterion means and weights it uses (scoring's words), so every reader can recompute it.
+
+Over 400 lines: recording, the award totals against budgets and caps, publishing and the
+debrief all apply the same rule about caps and what a team may see.
 """
 
 from __future__ import annotations

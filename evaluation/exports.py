@@ -14,6 +14,7 @@ import secrets
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -207,8 +208,17 @@ def render_scores(export: Export) -> tuple[bytes, list]:
             "score",
             "verdict",
             "comment",
+            # The proposal's, on each of its rows (issue 17): raw and calibrated Overall, and
+            # its expected rank with the 80 % interval at the dashboard's default funding line.
+            "overall",
+            "calibrated_overall",
+            "expected_rank",
+            "rank_low_80",
+            "rank_high_80",
+            "in_band",
         ]
     )
+    board = {row.proposal.pk: row for row in dashboard.build(rfp).rows}
     rows = (
         Assessment.objects.filter(review__assignment__proposal__rfp=rfp)
         .select_related("review__assignment__proposal", "review__assignment__reviewer", "criterion")
@@ -232,9 +242,27 @@ def render_scores(export: Export) -> tuple[bytes, list]:
                 "" if a.score is None else a.score,
                 a.verdict,
                 a.comment,
+                *_proposal_columns(board.get(proposal.pk)),
             ]
         )
     return buffer.getvalue().encode("utf-8"), []
+
+
+def _proposal_columns(row: dashboard.Row | None) -> list:
+    """A proposal's Overall, calibrated Overall ("" when calibration is not usable), expected
+    rank (two places) and 80 % interval ("2" or "2.5" for a shared place), and whether it is
+    in the band; all empty for a proposal off the dashboard (withdrawn) or without a rank."""
+    if row is None:
+        return [""] * 6
+    interval = row.interval
+    return [
+        row.overall_points or "",
+        "" if row.calibrated_points is None else row.calibrated_points,
+        "" if interval is None else round(Decimal(interval.expected_rank), 2),
+        "" if interval is None else f"{interval.low:g}",
+        "" if interval is None else f"{interval.high:g}",
+        "" if interval is None else interval.in_band,
+    ]
 
 
 def render_summary(export: Export) -> tuple[bytes, list]:

@@ -21,6 +21,9 @@ Every page, mail, PDF and CSV writes the Overall with `overall_points` (the medi
 the reviews' overalls with `median_points` and `spread_points`), and explains it with
 `overall_rule(specs).sentence()` (the definition, with the weights) and `overall_formula(result)`
 (the sum for one proposal, "(2 x 4.50 + 1 x 4.00) / 3 = 4.33").
+
+Over 400 lines: the maths and the sentences that explain it to people (overall_rule,
+overall_formula) are kept together so that a page can never explain a different sum.
 """
 
 from __future__ import annotations

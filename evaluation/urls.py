@@ -4,7 +4,7 @@ root by rfp_portal/urls.py; names are global, as every template and test uses th
 
 from django.urls import include, path
 
-from evaluation.views import proposer, reviewer, staff
+from evaluation.views import plan, proposer, reviewer, staff
 
 staff_urls = [
     path("", staff.staff_evaluation, name="staff_evaluation"),
@@ -19,6 +19,10 @@ staff_urls = [
     path("decisions/<int:proposal_id>/", staff.staff_decision, name="staff_decision"),
     path("decisions/publish/", staff.staff_publish_decisions, name="staff_publish_decisions"),
     path("decisions/preliminary/", staff.staff_preliminary, name="staff_preliminary"),
+    path("plan/", plan.staff_plan, name="staff_plan"),
+    path("plan/adopt/", plan.staff_plan_adopt, name="staff_plan_adopt"),
+    path("plan/lottery/", plan.staff_plan_lottery, name="staff_plan_lottery"),
+    path("plan/lottery/<int:lottery_id>/", plan.staff_lottery, name="staff_lottery"),
     path("exports/", staff.staff_exports, name="staff_exports"),
     path("exports/<int:export_id>/", staff.staff_export_status, name="staff_export_status"),
     path(

@@ -95,6 +95,7 @@ class AuditAction(StrEnum):
     DECISION_RECORDED = "decision.recorded"
     DECISION_PRELIMINARY_SENT = "decision.preliminary_sent"
     DECISION_PUBLISHED = "decision.published"
+    PLAN_ADOPTED = "plan.adopted"  # a funding plan filled in draft decisions (plan_adoption)
     DASHBOARD_VIEWED = "dashboard.viewed"
 
     # Lotteries at the funding line (evaluation.lottery): the seed's commitment, then the draw
@@ -170,6 +171,7 @@ ACTION_LABELS: dict[AuditAction, Promise] = {
     AuditAction.DECISION_RECORDED: gettext_lazy("Decision recorded"),
     AuditAction.DECISION_PRELIMINARY_SENT: gettext_lazy("Preliminary decisions sent"),
     AuditAction.DECISION_PUBLISHED: gettext_lazy("Decisions published"),
+    AuditAction.PLAN_ADOPTED: gettext_lazy("Funding plan adopted as draft decisions"),
     AuditAction.DASHBOARD_VIEWED: gettext_lazy("Evaluation dashboard viewed"),
     AuditAction.LOTTERY_COMMITTED: gettext_lazy("Lottery seed committed"),
     AuditAction.LOTTERY_DRAWN: gettext_lazy("Lottery drawn"),

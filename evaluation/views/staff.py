@@ -1,4 +1,7 @@
-"""Staff pages of an RFP's evaluation: reviewer pool, assignments, dashboard, decisions, exports."""
+"""Staff pages of an RFP's evaluation: reviewer pool, assignments, dashboard, decisions, exports.
+
+Over 400 lines: one thin view per staff page of the evaluation (about twenty), each a few lines
+over a domain function; the funding plan's pages are in plan.py."""
 
 from __future__ import annotations
 
@@ -186,7 +189,9 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("staff_evaluation", slug=rfp.slug)
     sort = request.GET.get("sort", "rank")
     flag = request.GET.get("flag") or None
-    board = dashboard.build(rfp, sort=sort, flag=flag)
+    board = dashboard.build(rfp, sort=sort, flag=flag, line=request.GET.get("line"))
+    if sort == "calibrated" and not board.calibrated:
+        sort = "rank"  # nothing calibrated to rank by: the raw ranking, and the page says why
     # Ranking needs every proposal; the page shows them a hundred at a time (an RFP with
     # thousands of proposals made a page of megabytes: bench/dashboard).
     page = Paginator(board.rows, dashboard.PAGE_SIZE).get_page(request.GET.get("page"))
@@ -196,6 +201,10 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     columns = dashboard.chosen_columns(request.GET.getlist("columns"))
     heat = dashboard.heat_map(board, rows)
     distributions = dashboard.distribution_charts(board)
+    ranks_chart, chart_first, chart_last = dashboard.intervals_chart(board)
+    # The funding line's form keeps the other choices of the page (not the page number).
+    kept = [(key, v) for key, values in query.lists() if key != "line" for v in values]
+    kept_but_sort = [(key, v) for key, values in query.lists() if key != "sort" for v in values]
     audit.record(action=AuditAction.DASHBOARD_VIEWED, request=request, obj=rfp)
     return render(
         request,
@@ -208,6 +217,7 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "query": query.urlencode(),
             "columns": columns,
             "column_count": dashboard.ALWAYS_SHOWN
+            + board.calibrated
             + ("median" in columns)
             + ("reviews" in columns)
             + (len(board.scored) if "criteria" in columns else 0),
@@ -221,6 +231,14 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "example": next((row for row in rows if row.result.overall is not None), None),
             "heat": heat,
             "distributions": distributions,
+            "ranks_chart": ranks_chart,
+            "chart_first": chart_first,
+            "chart_last": chart_last,
+            "chart_slice": f"{max(chart_first - 1, 0)}:{chart_last}",
+            "chart_count": chart_last - chart_first + 1 if ranks_chart else 0,
+            "one_review_note": board.one_review_note,
+            "kept": kept,
+            "kept_but_sort": kept_but_sort,
             "sort": sort,
             "flag": flag or "",
             "release": decisions.release_of(rfp),
@@ -229,6 +247,7 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                 ("title", _("title")),
                 ("spread", _("disagreement")),
                 ("reviews", _("reviews done")),
+                *([("calibrated", _("calibrated Overall"))] if board.calibrated else []),
             ],
             "flags": [
                 ("", _("all")),
@@ -236,6 +255,7 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                 ("gate", _("gate flagged")),
                 ("incomplete", _("reviews missing")),
                 ("over_cap", _("over a cap")),
+                ("band", _("in the band at the funding line")),
             ],
         },
     )

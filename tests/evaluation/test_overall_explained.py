@@ -136,6 +136,7 @@ OTHER_COLUMNS = (
     "Overall",
     "Median",
     "Spread",
+    "Likely rank",
     "Flags",
     "Budget",
     "Decision",
@@ -213,7 +214,16 @@ def test_the_definition_is_written_on_the_dashboard_with_the_weights_and_a_worke
     assert example, text
     # Criterion columns are hidden by default (the table fits): the page says how to see them.
     header, rows = ranking(page)
-    assert header == ["Rank", "Proposal", "Overall", "Spread", "Flags", "Budget", "Decision"]
+    assert header == [
+        "Rank",
+        "Proposal",
+        "Overall",
+        "Spread",
+        "Likely rank",
+        "Flags",
+        "Budget",
+        "Decision",
+    ]
     assert "Tick \u201cCriterion means\u201d above to see every proposal\u2019s means." in text
     # Median and reviews on demand, remembered by the pager's query string.
     chosen = staff_client.get(

@@ -532,6 +532,31 @@ TABLE: dict[str, Entry] = {
         post=rule(F403, anonymous=LOGIN, staff=opened(OK, REFUSED)),
         data=lambda s, p: {"message": "Evaluation takes longer.", "confirm": "1"},
     ),
+    # The funding plan (evaluation.views.plan): staff only, once opened; sealed, each page
+    # redirects to the evaluation page with the refusal (OK for a GET, REFUSED for a POST).
+    "staff_plan": Entry(rfp_slug, get=STAFF_ONLY),
+    "staff_plan_adopt": Entry(
+        # GET: the confirmation (decided: says the decisions are published, offers nothing).
+        rfp_slug,
+        get=STAFF_ONLY,
+        # Opened: writes the plan's draft decisions; decided: refused (published).
+        post=rule(F403, anonymous=LOGIN, staff=lambda p: {OPENED: OK}.get(p, REFUSED)),
+        data=lambda s, p: {"confirm": "1"},
+    ),
+    "staff_plan_lottery": Entry(
+        rfp_slug,
+        get=STAFF_ONLY,
+        # Opened: the scenario's reviews leave a band at the funding line, and the seed is
+        # committed; decided: refused (published).
+        post=rule(F403, anonymous=LOGIN, staff=lambda p: {OPENED: OK}.get(p, REFUSED)),
+        data=lambda s, p: {"confirm": "1"},
+    ),
+    "staff_lottery": Entry(
+        # No lottery in the scenario: 404 once opened (sealed: the refusal comes first).
+        lambda s, p: {**rfp_slug(s, p), "lottery_id": 999999},
+        get=rule(F403, anonymous=LOGIN, staff=opened(F404, OK)),
+        post=rule(F403, anonymous=LOGIN, staff=opened(F404, REFUSED)),
+    ),
     "staff_exports": Entry(
         rfp_slug,
         get=STAFF_ONLY,
