@@ -32,7 +32,6 @@ print "HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();"
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import random
 import statistics
@@ -60,6 +59,7 @@ from evaluation.funding_plan import (  # noqa: E402
     plan_funding,
     solve,
 )
+from tests.helpers.plans import brute_force, exact_value  # noqa: E402  (shared with the tests)
 
 TARGET_SECONDS = 1.0
 # plain: as above; tight: a total cap at 70 % of the budgets and up to 2 proposals per feature;
@@ -81,6 +81,14 @@ def variant_of(problem: Problem, variant: str, options: dict) -> Problem:
     )
 
 
+def bidder(rng: random.Random, pid: int, bid, value: F, gate_failures: float) -> Candidate:
+    """Proposal `pid`, scored `value`, failing a gate with probability `gate_failures`, asking
+    60-145 % of the budget of each feature in `bid`."""
+    gates_passed = rng.random() > gate_failures  # drawn first: the seeds' instances as before
+    requested = {f.id: D(int(f.budget * D(rng.uniform(0.6, 1.45)))) for f in bid}
+    return Candidate(pid, f"P{pid}", value, gates_passed, requested)
+
+
 def large(rng: random.Random, n_proposals: int, n_features: int, objective: str) -> Problem:
     features = []
     for fid in range(1, n_features + 1):
@@ -89,15 +97,7 @@ def large(rng: random.Random, n_proposals: int, n_features: int, objective: str)
     candidates = []
     for pid in range(1, n_proposals + 1):
         bid = rng.sample(features, rng.randint(1, 5))
-        candidates.append(
-            Candidate(
-                pid,
-                f"P{pid}",
-                F(rng.randint(100, 500), 100),
-                rng.random() > 0.1,
-                {f.id: D(int(f.budget * D(rng.uniform(0.6, 1.45)))) for f in bid},
-            )
-        )
+        candidates.append(bidder(rng, pid, bid, F(rng.randint(100, 500), 100), 0.1))
     return Problem(tuple(features), tuple(candidates), None, "USD", Options(objective=objective))
 
 
@@ -112,15 +112,7 @@ def small(rng: random.Random) -> Problem:
         if pairs + len(bid) > 8:
             break
         pairs += len(bid)
-        candidates.append(
-            Candidate(
-                pid,
-                f"P{pid}",
-                F(rng.randint(0, 50), 10),
-                rng.random() > 0.15,
-                {f.id: D(int(f.budget * D(rng.uniform(0.6, 1.45)))) for f in bid},
-            )
-        )
+        candidates.append(bidder(rng, pid, bid, F(rng.randint(0, 50), 10), 0.15))
     ids = [c.id for c in candidates]
     budgets = sum(f.budget for f in features)
     options = Options(
@@ -134,59 +126,6 @@ def small(rng: random.Random) -> Problem:
     return Problem(tuple(features), tuple(candidates), total_cap, "USD", options)
 
 
-def value_of(problem: Problem, pairs, objective: str) -> F:
-    """The objective written out again, independently of the module."""
-    total_budget = sum(f.budget for f in problem.features)
-    feats = {f.id: f for f in problem.features}
-    by_id = {c.id: c for c in problem.candidates}
-    value = F(0)
-    for pid, fid in pairs:
-        worth = by_id[pid].value * F(feats[fid].budget) / F(total_budget)
-        if objective == "score_per_dollar":
-            worth *= F(feats[fid].budget) / F(by_id[pid].requested[fid])
-        value += worth
-    return value
-
-
-def brute_force(problem: Problem):
-    """(best key, least cost among the best) over every subset of the requested pairs, or
-    None when no subset meets the limits and the locks."""
-    opts = problem.options
-    feats = {f.id: f for f in problem.features}
-    by_id = {c.id: c for c in problem.candidates}
-    pairs = [(c.id, f) for c in problem.candidates for f in c.requested]
-    asked = {c.id: {(c.id, f) for f in c.requested} for c in problem.candidates}
-    objective = "score" if opts.objective == "coverage" else opts.objective
-    best = None
-    for size in range(len(pairs) + 1):
-        for chosen in map(set, itertools.combinations(pairs, size)):
-            if any(not by_id[p].gates_passed or p in opts.excluded for p, _f in chosen):
-                continue
-            sums: dict[int, D] = {}
-            counts: dict[int, int] = {}
-            for p, f in chosen:
-                sums[f] = sums.get(f, D(0)) + by_id[p].requested[f]
-                counts[f] = counts.get(f, 0) + 1
-            if any(sums[f] > feats[f].cap for f in sums):
-                continue
-            if any(n > opts.max_contractors_per_feature for n in counts.values()):
-                continue
-            cost = sum(sums.values(), D(0))
-            if cost > problem.total_limit:
-                continue
-            if any(not asked[p] <= chosen for p in opts.locked if p in asked):
-                continue
-            if not opts.allow_partial and any(
-                a & chosen and not a <= chosen for a in asked.values()
-            ):
-                continue
-            value = value_of(problem, chosen, objective)
-            key = (len(sums), value) if opts.objective == "coverage" else (value,)
-            if best is None or key > best[0] or (key == best[0] and cost < best[1]):
-                best = (key, cost)
-    return best
-
-
 def agrees(problem: Problem) -> tuple[bool, bool]:
     """(the plan agrees with the brute force, the instance has no plan)."""
     plan = solve(problem)
@@ -195,7 +134,7 @@ def agrees(problem: Problem) -> tuple[bool, bool]:
         return (not plan.feasible and not plan.awards and bool(plan.messages)), True
     pairs = {(a.proposal_id, a.feature_id) for a in plan.awards}
     objective = problem.options.objective
-    value = value_of(problem, pairs, "score" if objective == "coverage" else objective)
+    value = exact_value(problem, pairs, "score" if objective == "coverage" else objective)
     key = (plan.features_covered, value) if objective == "coverage" else (value,)
     return (plan.feasible and plan.proven_best and key == best[0] and plan.total == best[1]), False
 

@@ -36,8 +36,8 @@ they also leave the noise estimate at least one degree of freedom.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -166,13 +166,20 @@ class Calibration:
         return ""
 
 
-def _raw_results(
-    scores: dict[tuple[int, int], dict[str, Fraction]], criteria: Sequence[scoring.CriterionSpec]
-) -> dict[int, scoring.ProposalResult]:
+def _raw_results(scores, criteria, given=None) -> dict[int, scoring.ProposalResult]:
+    """`scoring` of each proposal's scores alone; a result in `given` (same scores, criteria) is
+    reused with the reviews, `assigned` (those that scored) and gates (no verdicts) set so."""
     reviews: dict[int, list[scoring.ReviewInput]] = {}
     for (proposal_id, reviewer_id), by_key in scores.items():
         reviews.setdefault(proposal_id, []).append(scoring.ReviewInput(reviewer_id, by_key))
-    return {pid: scoring.score_proposal(pid, rs, criteria) for pid, rs in reviews.items()}
+    gates = {c.key: scoring.GateResult(c.key, 0, 0, 0) for c in criteria if c.is_gate}
+    given = given or {}
+    return {
+        pid: replace(given[pid], reviews=len(rs), assigned=len(rs), gates=dict(gates))
+        if pid in given
+        else scoring.score_proposal(pid, rs, criteria)
+        for pid, rs in reviews.items()
+    }
 
 
 def _unusable(reason, raw, scale, *, groups=1, short=()) -> Calibration:
@@ -187,10 +194,14 @@ def calibrate(
     criteria: Sequence[scoring.CriterionSpec],
     *,
     ridge: float | None = None,
+    results: Mapping[int, scoring.ProposalResult] | None = None,
 ) -> Calibration:
     """Fit the model (module docstring) to these scores; gate criteria are ignored, a score on
     a criterion not in `criteria` is an error, and so is a reviewer scoring the same proposal
-    on the same criterion twice. Proposals appear in the result if they have a score."""
+    on the same criterion twice. Proposals appear in the result if they have a score.
+    `results`: each proposal's `scoring.score_proposal` of the same scores and criteria (gate
+    verdicts and `assigned` may differ), as the dashboard has them: reused instead of scoring
+    again in exact fractions (most of the time); the answer is the same (`_raw_results`)."""
     specs = {c.key: c for c in criteria if not c.is_gate}
     gates = {c.key for c in criteria if c.is_gate}
     order = {key: index for index, key in enumerate(specs)}
@@ -207,7 +218,7 @@ def calibrate(
                 f"reviewer {o.reviewer_id} scored proposal {o.proposal_id} on {o.criterion!r} twice"
             )
         by_key[o.criterion] = scoring.as_fraction(o.score)
-    raw = _raw_results(scores, criteria)
+    raw = _raw_results(scores, criteria, results)
     # A canonical order, so that the same scores in any order are the same computation.
     rows = sorted(
         (pid, order[key], rid, score)

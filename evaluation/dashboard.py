@@ -3,8 +3,9 @@ with the calibrated Overall and each reviewer's leniency (evaluation.calibration
 proposal's expected rank with its 80 % interval at a funding line (evaluation.uncertainty).
 
 A fixed number of queries whatever the number of proposals (a test pins it): everything is
-read in bulk, then computed in Python with evaluation.scoring; calibration and the intervals
-are computed from the same reviews already read, so they add no query.
+read in bulk (`read_reviews`), then computed in Python with evaluation.scoring; calibration
+and the intervals are computed from the same reviews already read and reuse their scores, so
+they add no query and score nothing again.
 
 The funding line (`funding_line`): the places staff choose (?line=), else as many places as
 proposals selected so far (the line the decisions drew), else one per feature (the RFP funds
@@ -117,6 +118,12 @@ class Dashboard:
     uncertainty: uncertainty.Uncertainty | None = None
     line: FundingLine | None = None
     names: dict[int, ReviewerProgress] = field(default_factory=dict)  # by reviewer id
+    # What the scores were computed from, for pages that compute more from the same reviews
+    # (evaluation.plan_adoption): the criteria's specs, each submitted proposal's submitted
+    # reviews ([] when none) and its result (all of them, whatever the flag shows).
+    specs: list[scoring.CriterionSpec] = field(default_factory=list)
+    reviews: dict[int, list[scoring.ReviewInput]] = field(default_factory=dict)
+    results: dict[int, scoring.ProposalResult] = field(default_factory=dict)
 
     @property
     def calibrated(self) -> bool:
@@ -262,10 +269,11 @@ FLAGS = {
 }
 
 
-# Calibration and the intervals take seconds for thousands of proposals (most of it scoring
-# every proposal again in exact fractions inside those modules): they are remembered in the
-# cache for the same RFP, criteria and submitted scores, so only the first view after a review
-# changes pays. Both are pure functions of what the fingerprint covers.
+# Calibration and the intervals take a second or more for thousands of proposals (the bootstrap's
+# redraws and ranks, now that both reuse the dashboard's scores instead of scoring every
+# proposal again: bench/README.md, dashboard): they are remembered in the cache for the same
+# RFP, criteria and submitted scores, so only the first view after a review changes pays. Both
+# are pure functions of what the fingerprint covers.
 REMEMBER_SECONDS = 60 * 60
 
 
@@ -310,12 +318,62 @@ def _calibrated_ranks(rows: list[Row]) -> None:
         row.calibrated_rank = previous.calibrated_rank if same else index + 1
 
 
+@dataclass(frozen=True)
+class SubmittedReviews:
+    """An RFP's submitted reviews as `scoring` reads them (`read_reviews`)."""
+
+    # Proposal id → its submitted reviews (scores and gate verdicts by criterion key), in the
+    # order they were made; proposals in any state.
+    by_proposal: dict[int, list[scoring.ReviewInput]]
+    distributions: dict[str, list[int]]  # scored criterion key → count per scale point
+    submitted: dict[int, int]  # reviewer id → submitted reviews
+
+
+def read_reviews(rfp: RFP, criteria) -> SubmittedReviews:
+    """Every submitted review of the RFP's proposals with its scores and gate verdicts on
+    `criteria` (the RFP's Criterion rows), and how the scores are spread. Two queries, whatever
+    the number of reviews: plain values, not model instances (with thousands of reviews, tens
+    of thousands of assessments, building objects was most of the dashboard's time,
+    bench/dashboard). The one place the dashboard and the funding plan read reviews."""
+    by_id = {c.pk: c for c in criteria}
+    distributions = {
+        c.key: [0] * (c.scale_max - c.scale_min + 1) for c in criteria if not c.is_gate
+    }
+    submitted_reviews = Review.objects.filter(
+        assignment__proposal__rfp=rfp, state=Review.State.SUBMITTED
+    )
+    judged: dict[int, tuple[dict, dict]] = {}
+    for review_id, criterion_id, score, verdict in Assessment.objects.filter(
+        review__in=submitted_reviews
+    ).values_list("review_id", "criterion_id", "score", "verdict"):
+        criterion = by_id.get(criterion_id)
+        if criterion is None:
+            continue
+        scores, gates = judged.setdefault(review_id, ({}, {}))
+        if criterion.is_gate:
+            gates[criterion.key] = verdict
+        else:
+            scores[criterion.key] = score
+            if score is not None:
+                distributions[criterion.key][score - criterion.scale_min] += 1
+    by_proposal: dict[int, list[scoring.ReviewInput]] = {}
+    submitted: dict[int, int] = {}
+    for review_id, proposal_id, reviewer_id in submitted_reviews.order_by("pk").values_list(
+        "pk", "assignment__proposal_id", "assignment__reviewer_id"
+    ):
+        scores, gates = judged.get(review_id, ({}, {}))
+        by_proposal.setdefault(proposal_id, []).append(
+            scoring.ReviewInput(reviewer_id, scores, gates)
+        )
+        submitted[reviewer_id] = submitted.get(reviewer_id, 0) + 1
+    return SubmittedReviews(by_proposal, distributions, submitted)
+
+
 def build(
     rfp: RFP, *, sort: str = "rank", flag: str | None = None, line: str | None = None
 ) -> Dashboard:
     criteria = list(rfp.criteria.all())
     specs = scoring.criterion_specs(criteria)
-    by_id = {c.pk: c for c in criteria}
     features = list(
         Feature.objects.filter(milestone__rfp=rfp).order_by("milestone__position", "position")
     )
@@ -344,36 +402,11 @@ def build(
             who.conflicts += 1
         elif assignment.removed_at is None:
             who.assigned += 1
-    reviews: dict[int, list[scoring.ReviewInput]] = {}
-    distributions = {
-        c.key: [0] * (c.scale_max - c.scale_min + 1) for c in criteria if not c.is_gate
-    }
-    # Plain values, not model instances: with thousands of reviews (tens of thousands of
-    # assessments) building objects was most of the dashboard's time (bench/dashboard).
-    submitted_reviews = Review.objects.filter(
-        assignment__proposal__rfp=rfp, state=Review.State.SUBMITTED
-    )
-    judged: dict[int, tuple[dict, dict]] = {}
-    for review_id, criterion_id, score, verdict in Assessment.objects.filter(
-        review__in=submitted_reviews
-    ).values_list("review_id", "criterion_id", "score", "verdict"):
-        criterion = by_id.get(criterion_id)
-        if criterion is None:
-            continue
-        scores, gates = judged.setdefault(review_id, ({}, {}))
-        if criterion.is_gate:
-            gates[criterion.key] = verdict
-        else:
-            scores[criterion.key] = score
-            if score is not None:
-                distributions[criterion.key][score - criterion.scale_min] += 1
-    for review_id, proposal_id, reviewer_id in submitted_reviews.order_by("pk").values_list(
-        "pk", "assignment__proposal_id", "assignment__reviewer_id"
-    ):
-        scores, gates = judged.get(review_id, ({}, {}))
-        reviews.setdefault(proposal_id, []).append(scoring.ReviewInput(reviewer_id, scores, gates))
+    read = read_reviews(rfp, criteria)
+    reviews, distributions = read.by_proposal, read.distributions
+    for reviewer_id, count in read.submitted.items():
         if reviewer_id in progress:
-            progress[reviewer_id].submitted += 1
+            progress[reviewer_id].submitted += count
     decisions = {d.proposal_id: d for d in Decision.objects.filter(proposal__rfp=rfp)}
     results = []
     for proposal in proposals:
@@ -390,6 +423,9 @@ def build(
     # Calibration and the intervals, from the reviews read above (no query), remembered for
     # the same reviews (`_remembered`).
     counted = {p.pk: reviews.get(p.pk, []) for p in proposals}
+    # The results above, computed from exactly these reviews: calibration and the intervals
+    # reuse them instead of scoring every proposal again (bench/README.md, dashboard).
+    scored = {r.proposal_id: r for r in results}
     line_at = funding_line(
         line,
         ranked=sum(1 for r in ranked.values() if r.rank is not None),
@@ -408,11 +444,14 @@ def build(
                 if score is not None
             ),
             specs,
+            results=scored,
         ),
     )
     intervals = _remembered(
         f"dashboard-intervals:{fingerprint}:{line_at.places}",
-        lambda: uncertainty.rank_intervals(counted, specs, places=line_at.places, rng=seed_of(rfp)),
+        lambda: uncertainty.rank_intervals(
+            counted, specs, places=line_at.places, rng=seed_of(rfp), results=scored
+        ),
     )
     interval_of = {i.proposal_id: i for i in intervals.intervals}
     rows = []
@@ -454,6 +493,9 @@ def build(
         uncertainty=intervals,
         line=line_at,
         names=progress,
+        specs=specs,
+        reviews=counted,
+        results=scored,
     )
 
 

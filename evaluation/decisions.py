@@ -2,7 +2,9 @@
 
 Publishing queues one templated mail per team member (idempotency key per proposal and
 person), so publishing twice sends nothing more. The debrief shows a proposer their own
-scores and the rationale, never anything about other proposals.
+scores and the rationale, never anything about other proposals. Its scores are the raw means
+unless staff chose calibrated ones when publishing (offered only while evaluation.calibration
+finds calibration usable); the debrief says which, and never shows a reviewer's leniency.
 
 Awards are totalled here, once, for the decision page, the mail, the debrief and the report:
 per feature against its budget and cap, and in all against the RFP's total cap (the standing of
@@ -16,16 +18,17 @@ debrief all apply the same rule about caps and what a team may see.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from evaluation import scoring
+from evaluation import calibration, scoring
 from evaluation.models import Decision, DecisionRelease, Review
 from proposals import budget
 from proposals import rules as proposal_rules
@@ -37,6 +40,12 @@ from rfp_portal.formatting import money
 
 class DecisionError(Exception):
     pass
+
+
+# Which scores the proposers' debriefs show (DecisionRelease.debrief_scores): raw unless staff
+# choose calibrated when publishing, which they may only while calibration is usable.
+RAW = DecisionRelease.DebriefScores.RAW
+CALIBRATED = DecisionRelease.DebriefScores.CALIBRATED
 
 
 class OverCap(DecisionError):
@@ -165,6 +174,10 @@ def _teams_to_mail(rfp: RFP):
 
 def _mail_teams(rfp: RFP, proposals, *, key: str, template: str, extra: dict) -> int:
     queued = 0
+    debriefs: dict[int, Debrief | None] = {}  # one per proposal, for all its team
+    calibrated = None  # calibrated once for all the proposals, when the debriefs show it
+    if template.endswith("decision") and release_of(rfp).debrief_scores == CALIBRATED:
+        calibrated = calibration.calibrate_rfp(rfp)
     for proposal, member in _team_recipients(proposals):
         ctx = {
             "rfp": rfp,
@@ -174,7 +187,9 @@ def _mail_teams(rfp: RFP, proposals, *, key: str, template: str, extra: dict) ->
             **extra,
         }
         if template.endswith("decision"):
-            ctx["debrief"] = debrief(proposal)
+            if proposal.pk not in debriefs:
+                debriefs[proposal.pk] = debrief(proposal, calibrated=calibrated)
+            ctx["debrief"] = debriefs[proposal.pk]
         outbox.queue_templated_mail(
             to=member.user.email,
             template=template,
@@ -225,11 +240,38 @@ class PublishResult:
     mails: int
 
 
+@dataclass(frozen=True)
+class DebriefScoresOffer:
+    """Which scores staff may choose for the debriefs when publishing: raw always, calibrated
+    only when calibration is usable for the RFP (`reason` says why not, for staff)."""
+
+    calibrated: bool
+    reason: str  # "" when calibrated is offered: Calibration.message otherwise
+
+
+def debrief_scores_offer(rfp: RFP) -> DebriefScoresOffer:
+    result = calibration.calibrate_rfp(rfp)
+    return DebriefScoresOffer(calibrated=result.usable, reason=result.message)
+
+
+def calibrated_refusal(reason: str) -> str:
+    """Why calibrated debrief scores were refused, in one sentence and the reason."""
+    return _("The debriefs cannot show calibrated scores for this RFP. %(reason)s") % {
+        "reason": reason
+    }
+
+
 @transaction.atomic
-def publish_decisions(*, rfp: RFP, staff_user, now: datetime, request=None) -> PublishResult:
+def publish_decisions(
+    *, rfp: RFP, staff_user, now: datetime, request=None, debrief_scores: str = RAW
+) -> PublishResult:
+    """Publish every decision at once and mail every team its debrief. debrief_scores: RAW
+    (the mean of the submitted reviews) or CALIBRATED (refused unless calibration is usable)."""
     # Sealed: nothing to decide yet, and the refusal below would name sealed proposals.
     if proposal_rules.is_sealed(rfp):
         raise DecisionError(_("Proposals are still sealed."))
+    if debrief_scores not in DecisionRelease.DebriefScores.values:
+        raise DecisionError(_("Choose which scores the debriefs show: raw or calibrated."))
     release = DecisionRelease.objects.select_for_update().get(pk=release_of(rfp).pk)
     if release.published_at is not None:
         return PublishResult(published=False, mails=0)
@@ -240,9 +282,14 @@ def publish_decisions(*, rfp: RFP, staff_user, now: datetime, request=None) -> P
             _("Record a decision for every proposal first: %(missing)s")
             % {"missing": ", ".join(undecided)}
         )
+    if debrief_scores == CALIBRATED:
+        offer = debrief_scores_offer(rfp)
+        if not offer.calibrated:
+            raise DecisionError(calibrated_refusal(offer.reason))
     release.published_at = now
     release.published_by = staff_user
-    release.save(update_fields=["published_at", "published_by"])
+    release.debrief_scores = debrief_scores
+    release.save(update_fields=["published_at", "published_by", "debrief_scores"])
     count = _mail_teams(
         rfp, proposals, key=f"decision:{rfp.pk}", template="evaluation/email/decision", extra={}
     )
@@ -252,7 +299,7 @@ def publish_decisions(*, rfp: RFP, staff_user, now: datetime, request=None) -> P
         obj=rfp,
         request=request,
         at=now,
-        details={"proposals": len(proposals), "mails": count},
+        details={"proposals": len(proposals), "mails": count, "debrief_scores": debrief_scores},
     )
     return PublishResult(published=True, mails=count)
 
@@ -306,7 +353,7 @@ class AwardTotals:
     total: Decimal
     total_budget: Decimal
     total_cap: Decimal
-    rfp_total_cap: bool  # True: the RFP publishes a total cap; False: the sum of feature caps
+    rfp_total_cap: bool  # True: the RFP publishes a total cap; False: the sum of feature budgets
     currency: str
 
     @property
@@ -323,7 +370,9 @@ class AwardTotals:
 
     @property
     def cap_name(self) -> str:
-        return _("the RFP's total cap") if self.rfp_total_cap else _("the sum of the feature caps")
+        return (
+            _("the RFP's total cap") if self.rfp_total_cap else _("the sum of the feature budgets")
+        )
 
     @property
     def explanation(self) -> str:
@@ -350,7 +399,7 @@ def award_totals(
     """Sum awards ({feature id: "amount"} each, as decisions store them) per feature and in
     all. features: objects with id, name, budget and cap, in the order to list them; the
     standing of each sum is proposals.budget's rule, the total cap the RFP's own (or, when it
-    publishes none, the sum of the feature caps)."""
+    publishes none, the sum of the feature budgets: proposals.budget.total_limit)."""
     sums: dict[int, Decimal] = {}
     counts: dict[int, int] = {}
     for award in awards:
@@ -440,10 +489,15 @@ def scale_text(criteria) -> str:
     )
 
 
-def overall_definition(criteria, result: scoring.ProposalResult | None = None) -> str:
+def overall_definition(
+    criteria, result: scoring.ProposalResult | None = None, *, calibrated: bool = False
+) -> str:
     """Overall's definition in one sentence, with the weights (criteria: the RFP's criteria);
-    with a result, followed by that proposal's weighted mean worked out from the means shown."""
+    with a result, followed by that proposal's weighted mean worked out from the means shown.
+    calibrated: the means shown (and in `result`) are the calibrated ones, and it says so."""
     sentence = scoring.overall_rule(scoring.criterion_specs(criteria)).sentence()
+    if calibrated and sentence:
+        sentence = f"{sentence} " + _("The criterion means are the calibrated ones shown above.")
     formula = scoring.overall_formula(result) if result is not None else ""
     if not formula:
         return sentence
@@ -479,6 +533,35 @@ class Debrief:
     overall: Decimal | None  # scoring.overall_points: the figure every page shows
     award_totals: AwardTotals
     definition: str  # overall_definition, in the language active when the debrief was made
+    # RAW: the means of the submitted reviews; CALIBRATED: the calibrated means and Overall
+    # (the release says so and calibration is usable). Never a reviewer's leniency.
+    score_kind: str = RAW
+
+    @property
+    def calibrated(self) -> bool:
+        return self.score_kind == CALIBRATED
+
+    @property
+    def caption(self) -> str:
+        """The scores table's caption: which scores, on which scale."""
+        if self.calibrated:
+            return _("Your calibrated scores (on a scale of %(scale)s)") % {"scale": self.scale}
+        return _("Your scores (mean of the submitted reviews, on a scale of %(scale)s)") % {
+            "scale": self.scale
+        }
+
+    @property
+    def scores_note(self) -> str:
+        """Which scores these are, in words for the team (nothing about any one reviewer)."""
+        if self.calibrated:
+            return _(
+                "These are calibrated scores: each reviewer's general leniency or severity, "
+                "estimated across all the proposals they reviewed, was taken out before "
+                "averaging, so the figures can differ from the plain mean of the reviews."
+            )
+        return _(
+            "These are the scores as the reviewers gave them: the mean of the submitted reviews."
+        )
 
     @property
     def scores(self) -> list[tuple[str, Decimal | None, int]]:
@@ -499,8 +582,47 @@ class Debrief:
         return "—" if self.overall is None else _number(self.overall)
 
 
-def debrief(proposal: Proposal) -> Debrief | None:
-    """This proposal's own decision and scores, once published; None before."""
+def _calibrated_result(
+    result: scoring.ProposalResult,
+    calibrated: calibration.CalibratedProposal,
+    specs: list[scoring.CriterionSpec],
+) -> scoring.ProposalResult:
+    """`result` with the calibrated criterion means (each on its own scale and, converted, on
+    the Overall's) and the calibrated Overall in place of the raw ones, so that the table and
+    scoring.overall_formula show the calibrated figures and their sum (median and spread, which
+    calibration does not give, left out)."""
+    scale = scoring.overall_scale(specs)
+    by_key = {spec.key: spec for spec in specs}
+    criteria = {}
+    for key, raw in result.criteria.items():
+        value = calibrated.means.get(key)
+        if value is None or raw.mean is None:
+            criteria[key] = raw
+            continue
+        mean = Fraction(value)
+        criteria[key] = replace(
+            raw,
+            mean=mean,
+            converted=by_key[key].convert(mean, scale),
+            median=None,
+            spread=None,
+        )
+    return replace(
+        result,
+        criteria=criteria,
+        overall=Fraction(calibrated.overall),
+        overall_median=None,
+        overall_spread=None,
+    )
+
+
+def debrief(
+    proposal: Proposal, *, calibrated: calibration.Calibration | None = None
+) -> Debrief | None:
+    """This proposal's own decision and scores, once published; None before. The scores are
+    the calibrated ones when staff chose so at publishing and calibration is (still) usable,
+    else the raw ones; `score_kind` says which. calibrated: calibrate_rfp(rfp), when the caller
+    has it already (publishing, for every team)."""
     if not is_published(proposal.rfp):
         return None
     decision = Decision.objects.filter(proposal=proposal).first()
@@ -519,7 +641,16 @@ def debrief(proposal: Proposal) -> Debrief | None:
                 {c.key: by_criterion[c.pk].verdict for c in criteria if c.pk in by_criterion},
             )
         )
-    result = scoring.score_proposal(proposal.pk, reviews, scoring.criterion_specs(criteria))
+    specs = scoring.criterion_specs(criteria)
+    result = scoring.score_proposal(proposal.pk, reviews, specs)
+    kind = RAW
+    if release_of(proposal.rfp).debrief_scores == CALIBRATED:
+        if calibrated is None:
+            calibrated = calibration.calibrate_rfp(proposal.rfp)
+        mine = calibrated.proposals.get(proposal.pk) if calibrated.usable else None
+        if mine is not None and mine.overall is not None and mine.means:
+            result = _calibrated_result(result, mine, specs)
+            kind = CALIBRATED
     return Debrief(
         decision=decision,
         criteria=[
@@ -536,5 +667,6 @@ def debrief(proposal: Proposal) -> Debrief | None:
         ],
         overall=scoring.overall_points(result),
         award_totals=decision_awards(decision, proposal.rfp),
-        definition=overall_definition(criteria, result),
+        definition=overall_definition(criteria, result, calibrated=kind == CALIBRATED),
+        score_kind=kind,
     )

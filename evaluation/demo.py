@@ -5,6 +5,11 @@ load_demo() loads proposals' demo (RFPs, people, the decided RFP's proposals, op
 evaluates each decided RFP it created; `manage.py load_demo` runs it. Everything goes through
 the same services as real use, with `now` set to the 2019 dates, so the demo's dashboard,
 charts, audit trail and debriefs are what the portal would have shown.
+
+Before the decisions are published, staff draw a recorded lottery (evaluation.lottery: the
+seed's commitment first, the draw a quarter of an hour later) that orders the reserve list: the
+proposals not selected, should a selected team withdraw. It chooses no one (places=None), so the
+demo decides the same on every load whatever the seed draws; only the reserve order varies.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from evaluation import decisions, services
+from evaluation import dashboard, decisions, lottery, services
+from evaluation.models import Decision, Lottery
 from proposals import demo, demo_teams
 from proposals.models import RFP, Feature
 from rfp_portal import permissions
@@ -106,4 +112,57 @@ def evaluate_decided_rfp(rfp: RFP, *, staff: User, reviewers: list[User]) -> Non
             confirm_over_cap=False,
             now=decided,
         )
+    reserve_lottery(rfp, staff=staff, now=decided + timedelta(minutes=30))
     decisions.publish_decisions(rfp=rfp, staff_user=staff, now=decided + timedelta(hours=2))
+
+
+RESERVE = "Order of the reserve list, should a selected team withdraw."
+
+
+def reserve_lottery(rfp: RFP, *, staff: User, now: datetime) -> Lottery | None:
+    """Commit at `now`, and draw 15 minutes later, a lottery ordering the reserve list: the
+    proposals not selected that are in the band at the dashboard's funding line (after the
+    places selected), or, when fewer than two are, every proposal not selected that passed the
+    gates, and the note says why. None when fewer than two proposals are not selected."""
+    board = dashboard.build(rfp)
+    places = board.line.places
+    rows = [
+        row
+        for row in sorted(board.rows, key=lambda row: row.proposal.pk)
+        if row.rank is not None
+        and row.decision is not None
+        and row.decision.outcome == Decision.Outcome.NOT_SELECTED
+    ]
+    band = set(board.uncertainty.band)
+    in_band = [row for row in rows if row.proposal.pk in band]
+    if len(in_band) >= 2:
+        rows = in_band
+        why = (
+            f"{_titles(rows)} are in the band at the funding line after place {places}: "
+            "their 80 % intervals of ranks cross it, so their reviews cannot set them apart."
+        )
+    elif len(rows) >= 2:
+        why = (
+            f"Fewer than two of the proposals not selected are in the band at the funding line "
+            f"after place {places}, so the draw orders every proposal not selected that passed "
+            f"the gates ({_titles(rows)}): the reserve list holds them all."
+        )
+    else:
+        return None
+    overalls = {row.overall_points for row in rows}
+    if len(overalls) == 1:
+        why += f" Their Overall is the same, {overalls.pop()}, so the scores cannot order them."
+    committed = lottery.commit(
+        rfp=rfp,
+        candidates=[row.proposal.pk for row in rows],
+        places=None,
+        actor=staff,
+        now=now,
+        note=f"{RESERVE} {why}",
+    )
+    return lottery.draw(lottery=committed, actor=staff, now=now + timedelta(minutes=15))
+
+
+def _titles(rows) -> str:
+    titles = [f"“{row.proposal.title}”" for row in rows]
+    return ", ".join(titles[:-1]) + f" and {titles[-1]}" if len(titles) > 1 else titles[0]

@@ -4,6 +4,15 @@ rendered here by a task (evaluation.tasks.run_export), stored through the defaul
 downloaded through a permission-checked view. Each export is an audit event.
 
 Exports read proposal content, so they obey sealing: nothing is exported before opening.
+
+The decision report also gives what issue 17 adds for a board (point 5): the method in one
+paragraph, calibrated against raw scores with each reviewer's leniency, the picture of rank
+intervals at the dashboard's funding line, the funding plan with the plan page's default options
+against budgets and caps next to the awards decided, the band and every lottery's record. It
+computes nothing of its own: it calls evaluation.dashboard, plan_adoption and lottery.
+
+Over 400 lines: every export reads the same dashboard rows and words (flags, awards, the
+report's sections); split by kind, each file would rebuild the same context.
 """
 
 from __future__ import annotations
@@ -23,8 +32,16 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from evaluation import dashboard, decisions, scoring, selectors
-from evaluation.models import Assessment, Assignment, Export
+from evaluation import (
+    dashboard,
+    decisions,
+    funding_plan,
+    lottery,
+    plan_adoption,
+    scoring,
+    selectors,
+)
+from evaluation.models import Assessment, Assignment, Decision, Export
 from proposals import pdfguard
 from proposals import rules as proposal_rules
 from proposals import selectors as proposal_selectors
@@ -32,6 +49,7 @@ from proposals.models import RFP, Proposal
 from proposals.submission import budget_check_for
 from rfp_portal import audit, deadlines
 from rfp_portal.audit import AuditAction
+from rfp_portal.formatting import number
 from rfp_portal.pdf_rendering import render_pdf
 
 EXTENSIONS = {
@@ -152,6 +170,59 @@ def flag_words(row: dashboard.Row) -> list[str]:
     return words
 
 
+# The most proposals the picture of rank intervals shows on a landscape page, where its words
+# are larger; a picture of more keeps the portrait page, the only one tall enough for it.
+WIDE_CHART_ROWS = 14
+
+
+def method_paragraph(board: dashboard.Dashboard) -> str:
+    """How the report's figures are made, in one plain paragraph (after Overall's definition):
+    calibration, the rank intervals, the band, the plan and the lottery."""
+    resamples = board.uncertainty.resamples if board.uncertainty else 1000
+    return _(
+        "Calibration reads every score as the proposal's quality on that criterion plus the "
+        "reviewer's leniency plus noise, fits them by least squares with a small ridge penalty "
+        "on the leniencies, and takes each reviewer's leniency out of the means: the calibrated "
+        "Overall is what a reviewer of the panel's average leniency would have given. The 80 %% "
+        "rank intervals come from redrawing each proposal's reviews at random %(n)s times (a "
+        "bootstrap with a fixed seed, so the report gives the same figures every time) and "
+        "ranking again: 8 redraws in 10 fall inside a proposal's interval. The band at the "
+        "funding line holds the proposals whose interval crosses the line: their reviews cannot "
+        "set them apart from the proposals across it. The funding plan is the set of awards "
+        "worth most within each feature's budget and cap and the RFP's total, found exactly as "
+        "an integer program. Ties inside the band may be broken by a lottery whose seed is "
+        "committed (its SHA-256 recorded) before the draw and revealed after, so anyone can "
+        "redo the draw."
+    ) % {"n": number(resamples, 0)}
+
+
+@dataclass(frozen=True)
+class DecidedAward:
+    """One award actually decided for a feature: to whom, and how much."""
+
+    title: str
+    amount: Decimal
+
+
+def decided_by_feature(board: dashboard.Dashboard) -> dict[int, list[DecidedAward]]:
+    """{feature id: the awards the recorded decisions give it}, selected proposals only."""
+    out: dict[int, list[DecidedAward]] = {}
+    for row in sorted(board.rows, key=lambda r: r.proposal.pk):
+        decision = row.decision
+        if decision is None or decision.outcome != Decision.Outcome.SELECTED:
+            continue
+        for feature_id, amount in (decision.awards or {}).items():
+            value = Decimal(str(amount))
+            if value:
+                out.setdefault(int(feature_id), []).append(DecidedAward(row.proposal.title, value))
+    return out
+
+
+def report_plan(rfp: RFP) -> plan_adoption.PlanView:
+    """The funding plan as the plan page first shows it: its default options."""
+    return plan_adoption.build(rfp, funding_plan.Options())
+
+
 def report_context(rfp: RFP, *, now: datetime) -> dict:
     board = dashboard.build(rfp)
     conflicts = (
@@ -160,6 +231,10 @@ def report_context(rfp: RFP, *, now: datetime) -> dict:
         .order_by("proposal_id")
     )
     features = selectors.award_features(rfp)
+    ranks_chart, chart_first, chart_last = dashboard.intervals_chart(board)
+    chart_count = chart_last - chart_first + 1 if ranks_chart else 0
+    plan = report_plan(rfp)
+    labels = {row.proposal.pk: row.proposal.title for row in board.rows}
     return {
         "rfp": rfp,
         "board": board,
@@ -174,8 +249,17 @@ def report_context(rfp: RFP, *, now: datetime) -> dict:
         "awards": decisions.rfp_awards(rfp, features),
         "scale": decisions.scale_text(board.scored),
         "definition": decisions.overall_definition(board.criteria),
+        "method": method_paragraph(board),
         "heat": dashboard.heat_map(board),
         "distributions": dashboard.distribution_charts(board, ident="d"),
+        "ranks_chart": ranks_chart,
+        "chart_count": chart_count,
+        "chart_wide": chart_count <= WIDE_CHART_ROWS,
+        "band": [row for row, interval in board.intervals if interval.in_band],
+        "plan": plan,
+        "decided": decided_by_feature(board),
+        "lotteries": lottery.public_records(rfp),
+        "labels": labels,
         "conflicts": conflicts,
         "generated": now,
         "deadline_text": deadlines.format_deadline(rfp.deadline_instant, rfp.deadline_zone),

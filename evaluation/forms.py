@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
-from evaluation.models import Assessment, Decision
+from evaluation.models import Assessment, Decision, DecisionRelease
 from evaluation.services import AssessmentInput
 from rfp_portal.formatting import money
 
@@ -172,6 +173,68 @@ class DecisionForm(forms.Form):
         for feature_id, amount in decision.awards.items():
             initial[f"award_{feature_id}"] = amount
         return initial
+
+
+class PublishDecisionsForm(forms.Form):
+    """Which scores the proposers' debriefs show: raw (preselected), or calibrated, offered only
+    when calibration is usable for the RFP (else the help says why). Without the field (an older
+    form), raw."""
+
+    debrief_scores = forms.ChoiceField(
+        label=_("Scores in the teams' debriefs"),
+        choices=DecisionRelease.DebriefScores.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        initial=DecisionRelease.DebriefScores.RAW,
+    )
+
+    def __init__(self, *args, calibrated: bool, reason: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calibrated, self.reason = calibrated, reason
+        field = self.fields["debrief_scores"]
+        offered = [
+            (
+                DecisionRelease.DebriefScores.RAW,
+                _(
+                    "Raw: each criterion's mean of the submitted reviews, as the reviewers "
+                    "gave them."
+                ),
+            )
+        ]
+        if calibrated:
+            offered.append(
+                (
+                    DecisionRelease.DebriefScores.CALIBRATED,
+                    _(
+                        "Calibrated: each reviewer's general leniency or severity, estimated "
+                        "across all the proposals they reviewed, is taken out before averaging."
+                    ),
+                )
+            )
+            field.help_text = _(
+                "Either way the debrief says which scores they are, and shows no reviewer's "
+                "leniency or name."
+            )
+        else:
+            field.help_text = _("Calibrated scores are not offered. %(reason)s") % {
+                "reason": escape(reason)  # help texts are drawn as HTML
+            }
+        field.widget.choices = offered
+        field.error_messages["invalid_choice"] = _(
+            "Choose which scores the debriefs show: raw or calibrated."
+        )
+
+    def clean_debrief_scores(self) -> str:
+        value = self.cleaned_data.get("debrief_scores") or DecisionRelease.DebriefScores.RAW
+        if value == DecisionRelease.DebriefScores.CALIBRATED and not self.calibrated:
+            # Drawn again with raw chosen, the only choice offered (nothing else is lost).
+            self.data = self.data.copy()
+            self.data["debrief_scores"] = DecisionRelease.DebriefScores.RAW
+            raise forms.ValidationError(
+                _("The debriefs cannot show calibrated scores for this RFP. %(reason)s")
+                % {"reason": self.reason}
+            )
+        return value
 
 
 class MessageForm(forms.Form):

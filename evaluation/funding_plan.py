@@ -30,8 +30,8 @@ its cap, if you stay under budget elsewhere"):
 - per feature, the awards add up to at most its cap, and go to at most
   `max_contractors_per_feature` proposals (one unless the RFP allows more);
 - in all, at most the RFP's total cap; when it publishes none, at most the sum of the feature
-  budgets, so that going over one feature's budget is made up under budget elsewhere (stricter
-  than `decisions.award_totals`, which warns only above the sum of the caps);
+  budgets, so that going over one feature's budget is made up under budget elsewhere
+  (`proposals.budget.total_limit`, which the RFP page and the decision page read too);
 - only proposals that passed every gate and that staff did not exclude; a requested amount
   above its feature's cap can never be awarded;
 - a locked proposal is awarded everything it asked for.
@@ -107,9 +107,9 @@ class Problem:
     @property
     def total_limit(self) -> Decimal:
         """The RFP's total cap, or the sum of the feature budgets when it has none."""
-        if self.total_cap is not None:
-            return self.total_cap
-        return sum((f.budget for f in self.features), Decimal(0))
+        return budget.total_limit(
+            sum((f.budget for f in self.features), Decimal(0)), self.total_cap
+        )
 
     def scaled(self, factor: Decimal) -> Problem:
         """Every budget, cap and the total cap times factor (to the cent); requests unchanged."""

@@ -179,6 +179,12 @@ class Decision(models.Model):
 class DecisionRelease(models.Model):
     """The one moment an RFP's decisions are published (and a preliminary notice, if any)."""
 
+    class DebriefScores(models.TextChoices):
+        """Which scores the proposers' debriefs show (staff choose when publishing)."""
+
+        RAW = "raw", _("raw")
+        CALIBRATED = "calibrated", _("calibrated")
+
     rfp = models.OneToOneField(
         "proposals.RFP", on_delete=models.CASCADE, related_name="decision_release"
     )
@@ -187,6 +193,9 @@ class DecisionRelease(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(
         "rfp_portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    debrief_scores = models.CharField(
+        max_length=10, choices=DebriefScores.choices, default=DebriefScores.RAW
     )
 
     def __str__(self) -> str:

@@ -26,12 +26,10 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
-import numpy as np
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from evaluation import (
-    calibration,
     dashboard,
     decisions,
     funding_plan,
@@ -39,7 +37,7 @@ from evaluation import (
     scoring,
     uncertainty,
 )
-from evaluation.models import Assessment, Decision, Lottery, Review
+from evaluation.models import Decision, Lottery
 from proposals import rules as proposal_rules
 from proposals.models import RFP, Feature, Proposal
 from rfp_portal import audit
@@ -47,8 +45,6 @@ from rfp_portal.audit import AuditAction
 from rfp_portal.formatting import money, number
 
 MAX_CONTRACTORS = 10
-# The bootstrap's seed: the same reviews give the same band on every visit and every machine.
-RANK_SEED = 17
 
 
 def objective_words(objective: str) -> str:
@@ -231,42 +227,14 @@ def _features(rfp: RFP) -> list[Feature]:
     )
 
 
-def _review_inputs(rfp: RFP) -> tuple[list[scoring.CriterionSpec], dict]:
-    """The criteria and each submitted proposal's submitted reviews, as scoring reads them."""
-    criteria = list(rfp.criteria.all())
-    by_id = {c.pk: c for c in criteria}
-    judged: dict[int, tuple[dict, dict]] = {}
-    reviews = Review.objects.filter(
-        assignment__proposal__rfp=rfp,
-        assignment__proposal__state=Proposal.State.SUBMITTED,
-        state=Review.State.SUBMITTED,
-    )
-    for review_id, criterion_id, score, verdict in Assessment.objects.filter(
-        review__in=reviews
-    ).values_list("review_id", "criterion_id", "score", "verdict"):
-        criterion = by_id.get(criterion_id)
-        if criterion is None:
-            continue
-        scores, gates = judged.setdefault(review_id, ({}, {}))
-        if criterion.is_gate:
-            gates[criterion.key] = verdict
-        else:
-            scores[criterion.key] = score
-    out: dict[int, list[scoring.ReviewInput]] = {}
-    for review_id, proposal_id, reviewer_id in reviews.order_by("pk").values_list(
-        "pk", "assignment__proposal_id", "assignment__reviewer_id"
-    ):
-        scores, gates = judged.get(review_id, ({}, {}))
-        out.setdefault(proposal_id, []).append(scoring.ReviewInput(reviewer_id, scores, gates))
-    return scoring.criterion_specs(criteria), out
-
-
 def build(rfp: RFP, options: funding_plan.Options, *, line: int | None = None) -> PlanView:
     """The plan for the RFP under staff's options, with the band at its funding line (the
     number of proposals it funds, or `line`) and the RFP's lotteries."""
     board = dashboard.build(rfp)
     features = _features(rfp)
-    fit = calibration.calibrate_rfp(rfp)
+    # The dashboard's calibration: `calibration.calibrate_rfp` on the same scores (submitted
+    # reviews of submitted proposals), computed once and remembered there.
+    fit = board.calibration
     values = None
     if fit.usable:
         values = {
@@ -314,9 +282,16 @@ def build(rfp: RFP, options: funding_plan.Options, *, line: int | None = None) -
     band: list[tuple[Entry, uncertainty.RankInterval]] = []
     band_places = 0
     if places >= 1:
-        specs, reviews = _review_inputs(rfp)
+        # The dashboard's reading of the submitted reviews (dashboard.read_reviews) and its
+        # scores of them; proposals without a review are left out here.
         spread = uncertainty.rank_intervals(
-            reviews, specs, places=places, rng=np.random.default_rng(RANK_SEED)
+            {pid: given for pid, given in board.reviews.items() if given},
+            board.specs,
+            places=places,
+            # The dashboard's seed: at the same line, the same intervals and band as the
+            # dashboard and the report show, on every visit and every machine.
+            rng=dashboard.seed_of(rfp),
+            results=board.results,
         )
         by_id = {e.proposal.pk: e for e in entries}
         band = [

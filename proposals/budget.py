@@ -1,4 +1,6 @@
-"""The budget check (rule 7): requested amounts per feature against budget and cap.
+"""The budget check (rule 7): requested amounts per feature against budget and cap, and the
+total against the total limit (`total_limit`, the one home of that rule: the RFP page, the
+proposer's check, the decision page and the funding plan all read it).
 
 Pure functions over plain values, shown to proposers while drafting and to reviewers.
 """
@@ -55,7 +57,8 @@ class BudgetCheck:
     features: list[FeatureCheck]
     total_requested: Decimal
     total_budget: Decimal
-    total_cap: Decimal
+    total_cap: Decimal  # total_limit: the RFP's total cap, or the sum of the feature budgets
+    rfp_total_cap: bool = True  # False: the RFP publishes none, so the sum of the budgets
 
     @property
     def total_within_cap(self) -> bool:
@@ -63,11 +66,18 @@ class BudgetCheck:
 
     @property
     def total_explanation(self) -> str:
+        if self.rfp_total_cap:
+            if self.total_within_cap:
+                return _("The total is within the overall cap.")
+            return _("The total is over the overall cap by %(over)s.") % {
+                "over": _amount(self.total_requested - self.total_cap)
+            }
         if self.total_within_cap:
-            return _("The total is within the overall cap.")
-        return _("The total is over the overall cap by %(over)s.") % {
-            "over": _amount(self.total_requested - self.total_cap)
-        }
+            return _("The total is within the sum of the feature budgets.")
+        return _(
+            "The total is over the sum of the feature budgets by %(over)s: going over one "
+            "feature's budget must be made up under budget elsewhere."
+        ) % {"over": _amount(self.total_requested - self.total_cap)}
 
     @property
     def any_over_cap(self) -> bool:
@@ -122,12 +132,19 @@ def standing(requested: Decimal | None, budget: Decimal, cap: Decimal) -> Standi
     return Standing.OVER_CAP
 
 
+def total_limit(total_budget: Decimal, total_cap: Decimal | None) -> Decimal:
+    """What all the amounts together may come to: the RFP's total cap when it publishes one;
+    else the sum of the feature budgets (`total_budget`), as every RFP page says: "you may
+    request more than a feature's budget, up to its cap, if you stay under budget elsewhere"."""
+    return total_cap if total_cap is not None else total_budget
+
+
 def check_budget(features, requested: dict[int, Decimal | None], *, total_cap: Decimal | None):
-    """features: iterable of objects with id, name, budget, cap (e.g. Feature rows)."""
+    """features: iterable of objects with id, name, budget, cap (e.g. Feature rows); the total
+    is checked against `total_limit`."""
     checks = []
     total = Decimal(0)
     total_budget = Decimal(0)
-    sum_caps = Decimal(0)
     for feature in features:
         amount = requested.get(feature.id)
         checks.append(
@@ -142,10 +159,10 @@ def check_budget(features, requested: dict[int, Decimal | None], *, total_cap: D
         )
         total += amount or 0
         total_budget += feature.budget
-        sum_caps += feature.cap
     return BudgetCheck(
         features=checks,
         total_requested=total,
         total_budget=total_budget,
-        total_cap=total_cap if total_cap is not None else sum_caps,
+        total_cap=total_limit(total_budget, total_cap),
+        rfp_total_cap=total_cap is not None,
     )

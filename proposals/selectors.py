@@ -10,6 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from proposals import rules
+from proposals.budget import total_limit
 from proposals.models import RFP, Feature, Milestone, Proposal, SubmissionVersion
 from rfp_portal import audit, permissions
 from rfp_portal.audit import AuditAction
@@ -74,7 +75,8 @@ def rfp_for_page(user, slug: str) -> RFP:
 class ScopeTotals:
     budget: Decimal
     cap: Decimal
-    # The RFP's own overall cap if it publishes one, else the sum of feature caps.
+    # What all awards together may come to (budget.total_limit): the RFP's own total cap if it
+    # publishes one, else the sum of the feature budgets.
     overall_cap: Decimal
 
 
@@ -86,7 +88,7 @@ def scope_totals(rfp: RFP) -> ScopeTotals:
         for feature in milestone.features.all():
             budget += feature.budget
             cap += feature.cap
-    return ScopeTotals(budget=budget, cap=cap, overall_cap=rfp.total_cap or cap)
+    return ScopeTotals(budget=budget, cap=cap, overall_cap=total_limit(budget, rfp.total_cap))
 
 
 # --- Proposals ------------------------------------------------------------------------------

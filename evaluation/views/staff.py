@@ -14,7 +14,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from evaluation import dashboard, decisions, export_requests, exports, selectors, services
-from evaluation.forms import AutoAssignForm, DecisionForm, InviteReviewerForm
+from evaluation.forms import (
+    AutoAssignForm,
+    DecisionForm,
+    InviteReviewerForm,
+    PublishDecisionsForm,
+)
 from evaluation.models import Export
 from proposals import rules as proposal_rules
 from proposals import selectors as proposal_selectors
@@ -321,19 +326,32 @@ def _sealed_refusal(request: HttpRequest, rfp) -> HttpResponse | None:
 
 @permissions.staff_required
 def staff_publish_decisions(request: HttpRequest, slug: str) -> HttpResponse:
-    """GET: what publishing does (teams and people mailed, decisions missing), irreversible;
-    POST with confirm=1 publishes. Without the confirmation nothing is published."""
+    """GET: what publishing does (teams and people mailed, decisions missing), irreversible,
+    and which scores the debriefs show (raw, or calibrated when calibration is usable);
+    POST with confirm=1 publishes. Without the confirmation, or with calibrated scores that
+    cannot be offered, nothing is published and the page comes back with what was chosen."""
     rfp = proposal_selectors.rfp_for_page(request.user, slug)
     if (refused := _sealed_refusal(request, rfp)) is not None:
         return refused
     error = ""
+    preview = decisions.teams_mail_preview(rfp)
+    offer = decisions.debrief_scores_offer(rfp)
+    form = PublishDecisionsForm(
+        request.POST if request.method == "POST" else None,
+        calibrated=offer.calibrated,
+        reason=offer.reason,
+    )
     if request.method == "POST":
         if request.POST.get("confirm") != "1":
             error = _("Tick “I understand this cannot be undone” to publish the decisions.")
-        else:
+        if form.is_valid() and not error:
             try:
                 result = decisions.publish_decisions(
-                    rfp=rfp, staff_user=request.user, now=request.received_at, request=request
+                    rfp=rfp,
+                    staff_user=request.user,
+                    now=request.received_at,
+                    request=request,
+                    debrief_scores=form.cleaned_data["debrief_scores"],
                 )
             except decisions.DecisionError as exc:
                 messages.error(request, str(exc))
@@ -352,8 +370,14 @@ def staff_publish_decisions(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "evaluation/publish_decisions_confirm.html",
-        {"rfp": rfp, "preview": decisions.teams_mail_preview(rfp), "error": error},
-        status=400 if error else 200,
+        {
+            "rfp": rfp,
+            "preview": preview,
+            "form": form,
+            "error": error,
+            "confirmed": request.POST.get("confirm") == "1",
+        },
+        status=400 if error or form.errors else 200,
     )
 
 

@@ -5,41 +5,30 @@ the usual confirmation; a lottery among the band is committed and drawn. axe on 
 import re
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from evaluation import decisions, services
+from evaluation import decisions
 from evaluation.models import Decision
 from rfp_portal.audit import AuditAction
 from rfp_portal.models import AuditEvent
 from tests.helpers.browser_sign_in import sign_in
 from tests.helpers.lifecycle import pass_deadline
 from tests.helpers.mfa import totp_code
-from tests.helpers.proposals import open_now
-from tests.helpers.reviews import assessments, declare_no_conflict
+from tests.helpers.reviews import submit_reviews
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def reviewed(s, staff):
-    """Opened; Alpha scored 5 and 2 (Overall 3.5), Beta 4 and 2 (Overall 3)."""
-    rfp = s["rfp"]
-    pass_deadline(rfp)
-    open_now(rfp)
-    for proposal, scores in ((s["alpha"], (5, 2)), (s["beta"], (4, 2))):
-        for reviewer, score in zip(s["reviewers"][:2], scores, strict=True):
-            assignment = services.assign(
-                proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
-            )
-            declare_no_conflict(assignment, reviewer)
-            services.save_review(
-                assignment=assignment,
-                user=reviewer,
-                assessments=assessments(rfp, score),
-                overall_comment="",
-                submit=True,
-                now=timezone.now(),
-            )
+def reviewed_then_follow(page, s, staff, password, *, start, link, heading):
+    """The RFP opened with Alpha scored 5 and 2 (Overall 3.5) and Beta 4 and 2 (Overall 3);
+    staff signed in (second factor included) on the evaluation page at `start` follow `link` to
+    the page headed `heading`."""
+    pass_deadline(s["rfp"])
+    submit_reviews(s, staff, {s["alpha"]: (5, 2), s["beta"]: (4, 2)})
+    sign_in(page, staff.email, password, code=totp_code())
+    page.goto(f"/staff/rfps/{s['rfp'].slug}/evaluation/{start}")
+    page.get_by_role("link", name=link).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
 
 
 def in_plan(page, title):
@@ -50,11 +39,9 @@ def test_staff_compute_lock_adopt_and_publish_a_plan(
     page, evaluation_setup, staff, password, assert_accessible
 ):
     s = evaluation_setup
-    reviewed(s, staff)
-    sign_in(page, staff.email, password, code=totp_code())
-    page.goto(f"/staff/rfps/{s['rfp'].slug}/evaluation/")
-    page.get_by_role("link", name="Funding plan").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Funding plan")
+    reviewed_then_follow(
+        page, s, staff, password, start="", link="Funding plan", heading="Funding plan"
+    )
     expect(in_plan(page, "Alpha proposal")).to_contain_text("funded")
     expect(in_plan(page, "Beta proposal")).to_contain_text("not funded")
     assert_accessible(page)
@@ -96,12 +83,15 @@ def test_staff_compute_lock_adopt_and_publish_a_plan(
 def test_staff_draw_a_lottery_among_the_band(
     page, evaluation_setup, staff, password, assert_accessible
 ):
-    s = evaluation_setup
-    reviewed(s, staff)
-    sign_in(page, staff.email, password, code=totp_code())
-    page.goto(f"/staff/rfps/{s['rfp'].slug}/evaluation/plan/")
-    page.get_by_role("link", name="Draw a lottery among the band…").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Lottery at the funding line")
+    reviewed_then_follow(
+        page,
+        evaluation_setup,
+        staff,
+        password,
+        start="plan/",
+        link="Draw a lottery among the band…",
+        heading="Lottery at the funding line",
+    )
     assert_accessible(page)
     page.get_by_role("button", name="Commit the seed").click()
     expect(page.locator("[data-commitment]")).to_have_text(re.compile("^[0-9a-f]{64}$"))

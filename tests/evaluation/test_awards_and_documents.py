@@ -81,10 +81,18 @@ def test_award_totals_sum_each_feature_against_its_budget_and_cap_and_all_agains
     assert totals.explanation == (
         "Total awarded USD 31,000, over the RFP's total cap of USD 30,000 by USD 1,000."
     )
-    # Without a total cap of the RFP's own, the sum of the feature caps is the limit, and says so.
+    # Without a total cap of the RFP's own, the sum of the feature budgets is the limit (the
+    # RFP page's rule: over one feature's budget is made up elsewhere), and says so.
     loose = decisions.award_totals(features, awards, total_cap=None, currency="USD")
-    assert loose.within_total_cap and "the sum of the feature caps of USD 60,000" in (
+    assert loose.within_total_cap and "the sum of the feature budgets of USD 48,000" in (
         loose.explanation
+    )
+    over = decisions.award_totals(
+        features, [*awards, {"2": "18000"}], total_cap=None, currency="USD"
+    )
+    assert not over.within_total_cap
+    assert over.explanation == (
+        "Total awarded USD 49,000, over the sum of the feature budgets of USD 48,000 by USD 1,000."
     )
 
 

@@ -110,6 +110,58 @@ def test_permuting_the_observations_changes_nothing():
     assert calibrate(shuffled, PSF) == calibrate(observations, PSF)
 
 
+def dashboard_results(observations, criteria, *, verdict="fail", silent=None):
+    """Each proposal's result as the dashboard computes it from the same scores: with its
+    reviews' gate verdicts, more reviews assigned than done, and (`silent`) a review that
+    scored nothing."""
+    reviews = {}
+    for o in observations:
+        if o.criterion == "complete":
+            continue
+        by_reviewer = reviews.setdefault(o.proposal_id, {})
+        scores, _gates = by_reviewer.setdefault(o.reviewer_id, ({}, {"complete": verdict}))
+        scores[o.criterion] = scoring.as_fraction(o.score)
+    if silent is not None:
+        reviews[silent][999] = ({}, {"complete": "unsure"})
+    return {
+        pid: scoring.score_proposal(
+            pid,
+            [scoring.ReviewInput(r, sc, gates) for r, (sc, gates) in by_reviewer.items()],
+            criteria,
+            assigned=len(by_reviewer) + 2,
+        )
+        for pid, by_reviewer in reviews.items()
+    }
+
+
+def test_results_given_are_used_and_give_the_same_calibration():
+    observations, _truth = synthetic([-1, 0, 1, 0.5, -0.5], seed=11)
+    given = dashboard_results(observations, PSF, silent=3)
+    assert given[3].reviews != 3 and given[3].gate_failed  # not what the scores alone give
+    assert calibrate(observations, PSF, results=given) == calibrate(observations, PSF)
+    # A proposal missing from the results is scored; one without scores is not added.
+    partial = {pid: result for pid, result in given.items() if pid % 2}
+    partial[77] = given[1]
+    assert calibrate(observations, PSF, results=partial) == calibrate(observations, PSF)
+    # Unusable: the same raw results too.
+    left = ring(4, 3)
+    right = [Observation(o.proposal_id + 10, o.reviewer_id + 10, o.criterion, 4) for o in left]
+    alone = left + right
+    assert calibrate(alone, PSF, results=dashboard_results(alone, PSF)) == calibrate(alone, PSF)
+
+
+def test_the_results_given_are_read_not_recomputed():
+    # Scores the proposal would never get from these observations: they show they were used.
+    observations, _truth = synthetic([-1, 0, 1], proposals=9, seed=5)
+    given = dashboard_results(observations, PSF)
+    other = dashboard_results(
+        [Observation(o.proposal_id, o.reviewer_id, o.criterion, 0) for o in observations], PSF
+    )
+    mixed = calibrate(observations, PSF, results={**given, 4: other[4]})
+    assert mixed.proposals[4].raw_overall == 0
+    assert mixed.proposals[3].raw == calibrate(observations, PSF).proposals[3].raw
+
+
 def test_criteria_on_other_scales_are_calibrated_on_their_own_and_the_overall_on_the_first():
     specs = [CriterionSpec("a", F(2), 0, 5), CriterionSpec("b", F(1), 1, 10)]
     # Every reviewer agrees exactly: nothing to correct, calibrated equals raw.
@@ -273,6 +325,10 @@ def test_calibrate_rfp_reads_the_reviews_the_dashboard_counts(
     assert result == calibrate(expected, scoring.criterion_specs(rfp.criteria.all()))
     assert result.usable and set(result.reviewers) == {r.pk for r in s["reviewers"]}
     assert result.reviewers[reviewers[0].pk].points > 0 > result.reviewers[reviewers[2].pk].points
-    board = {row.proposal.pk: row for row in dashboard.build(rfp).rows}
+    built = dashboard.build(rfp)
+    board = {row.proposal.pk: row for row in built.rows}
     for proposal in proposals:
         assert result.proposals[proposal.pk].raw_points() == board[proposal.pk].overall_points
+    # The dashboard's calibration, from its own results (gate verdicts, reviews due), is this
+    # one: the funding plan reads it instead of calibrating again.
+    assert built.calibration == result

@@ -12,7 +12,7 @@ from proposals.models import Feature, Proposal, ProposalMember, SubmissionVersio
 from rfp_portal.models import OutboxMessage
 from tests.factories import UserFactory
 from tests.helpers.proposals import open_now
-from tests.helpers.reviews import assessments, declare_no_conflict, make_reviewer
+from tests.helpers.reviews import assessments, declare_no_conflict, make_reviewer, submit_reviews
 
 pytestmark = pytest.mark.django_db
 
@@ -105,23 +105,8 @@ def test_dashboard_query_count_is_the_same_for_10_and_200_proposals(
 def test_dashboard_ranks_flags_and_draws_charts(staff_client, evaluation_setup, staff):
     s = evaluation_setup
     rfp = s["rfp"]
-    open_now(rfp)
-    first, second = s["reviewers"][:2]
     # Alpha: mean 3, the reviewers 4 points apart (disagreement); Beta: mean 4, agreed.
-    for proposal, scores in ((s["alpha"], (5, 1)), (s["beta"], (4, 4))):
-        for reviewer, score in zip((first, second), scores, strict=True):
-            assignment = services.assign(
-                proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
-            )
-            declare_no_conflict(assignment, reviewer)
-            services.save_review(
-                assignment=assignment,
-                user=reviewer,
-                assessments=assessments(rfp, score),
-                overall_comment="",
-                submit=True,
-                now=timezone.now(),
-            )
+    submit_reviews(s, staff, {s["alpha"]: (5, 1), s["beta"]: (4, 4)})
     body = staff_client.get(reverse("staff_dashboard", args=[rfp.slug])).content.decode()
     rows = ranking_rows(body)
     # Highest overall first: Beta (4) ranks above Alpha (3), although Alpha was created first.

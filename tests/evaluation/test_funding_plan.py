@@ -2,7 +2,6 @@
 brute force over every set of awards on small ones (for each objective), locks and exclusions,
 and answers in words when nothing, or no plan at all, can be funded."""
 
-import itertools
 import random
 import tomllib
 from dataclasses import replace
@@ -19,6 +18,7 @@ from evaluation import funding_plan
 from evaluation.funding_plan import Candidate, FeatureSpec, Options, Problem, plan_funding, solve
 from proposals import budget, demo_teams
 from proposals import demo as proposals_demo
+from tests.helpers.plans import brute_force, exact_value
 
 # --- Helpers ----------------------------------------------------------------------------------
 
@@ -57,64 +57,6 @@ def within_limits(problem, plan):
             assert asked <= funded
         if not opts.allow_partial and asked & funded:
             assert asked <= funded
-
-
-def exact_value(problem, pairs, objective):
-    """The module's objective, written out again: score x the feature's share of the total
-    budget, and for score per dollar x budget / amount."""
-    total_budget = sum(f.budget for f in problem.features)
-    feats = {f.id: f for f in problem.features}
-    by_id = {c.id: c for c in problem.candidates}
-    value = F(0)
-    for pid, fid in pairs:
-        feature, amount = feats[fid], by_id[pid].requested[fid]
-        worth = by_id[pid].value * F(feature.budget) / F(total_budget)
-        if objective == "score_per_dollar":
-            worth *= F(feature.budget) / F(amount)
-        value += worth
-    return value
-
-
-def brute_force(problem):
-    """(best key, least cost among the best) over every set of requested pairs, or None when
-    no set meets the limits; key: (value,) or, for coverage, (features covered, value)."""
-    opts = problem.options
-    feats = {f.id: f for f in problem.features}
-    by_id = {c.id: c for c in problem.candidates}
-    pairs = [(c.id, f) for c in problem.candidates for f, a in c.requested.items() if a]
-    assert len(pairs) <= 8
-    best = None
-    for size in range(len(pairs) + 1):
-        for chosen in itertools.combinations(pairs, size):
-            chosen = set(chosen)
-            if any(not by_id[p].gates_passed or p in opts.excluded for p, _f in chosen):
-                continue
-            sums, counts = {}, {}
-            for p, f in chosen:
-                sums[f] = sums.get(f, 0) + by_id[p].requested[f]
-                counts[f] = counts.get(f, 0) + 1
-            if any(sums[f] > feats[f].cap for f in sums):
-                continue
-            if any(n > opts.max_contractors_per_feature for n in counts.values()):
-                continue
-            cost = sum(sums.values(), D(0))
-            if cost > problem.total_limit:
-                continue
-            whole = True
-            for c in problem.candidates:
-                asked = {(c.id, f) for f, a in c.requested.items() if a}
-                if c.id in opts.locked and not asked <= chosen:
-                    whole = False
-                if not opts.allow_partial and asked & chosen and not asked <= chosen:
-                    whole = False
-            if not whole:
-                continue
-            objective = "score" if opts.objective == "coverage" else opts.objective
-            value = exact_value(problem, chosen, objective)
-            key = (len(sums), value) if opts.objective == "coverage" else (value,)
-            if best is None or key > best[0] or (key == best[0] and cost < best[1]):
-                best = (key, cost)
-    return best
 
 
 def random_small(rng, objective):

@@ -10,15 +10,13 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from evaluation import decisions, services
+from evaluation import decisions
 from evaluation.models import Decision, Lottery
 from rfp_portal.audit import AuditAction
 from rfp_portal.models import AuditEvent
 from tests.helpers.lifecycle import decide, features, pass_deadline, publish
-from tests.helpers.proposals import open_now
-from tests.helpers.reviews import assessments, declare_no_conflict
+from tests.helpers.reviews import submit_reviews
 
 pytestmark = pytest.mark.django_db
 
@@ -29,24 +27,8 @@ def reviewed(evaluation_setup, staff):
     (Overall 3): Alpha ranks first, but the reviews disagree enough for both to be in the band
     at a funding line of one."""
     s = evaluation_setup
-    rfp = s["rfp"]
-    pass_deadline(rfp)
-    open_now(rfp)
-    first, second = s["reviewers"][:2]
-    for proposal, scores in ((s["alpha"], (5, 2)), (s["beta"], (4, 2))):
-        for reviewer, score in zip((first, second), scores, strict=True):
-            assignment = services.assign(
-                proposal=proposal, reviewer=reviewer, staff_user=staff, now=timezone.now()
-            )
-            declare_no_conflict(assignment, reviewer)
-            services.save_review(
-                assignment=assignment,
-                user=reviewer,
-                assessments=assessments(rfp, score),
-                overall_comment="",
-                submit=True,
-                now=timezone.now(),
-            )
+    pass_deadline(s["rfp"])
+    submit_reviews(s, staff, {s["alpha"]: (5, 2), s["beta"]: (4, 2)})
     return s
 
 

@@ -162,6 +162,24 @@ def test_a_review_that_scored_some_criteria_counts_for_those_only():
     assert result.of(1).expected_rank < result.of(2).expected_rank
 
 
+def test_results_given_are_used_and_give_the_same_intervals():
+    data = {**NEAR_TIES, 7: reviews(5, 4, gate="fail"), 8: [ReviewInput(0, {}, {})]}
+    # As the dashboard computes them: with the reviews due, more than were done.
+    given = {
+        pid: score_proposal(pid, rs, CRITERIA, assigned=len(rs) + 2) for pid, rs in data.items()
+    }
+    plain = intervals(data, seed=9)
+    assert intervals(data, seed=9, results=given) == plain
+    assert {o.proposal_id for o in plain.left_out} == {7, 8}
+    # A proposal missing from the results is scored.
+    assert intervals(data, seed=9, results={1: given[1], 5: given[5]}) == plain
+    # What is given is read: proposal 6 given proposal 1's result shows its Overall, and given
+    # a failed gate it is left out.
+    swapped = intervals(data, seed=9, results={**given, 6: given[1], 5: given[7]})
+    assert swapped.of(6).overall == given[1].overall != plain.of(6).overall
+    assert swapped.of(5) is None and ("failed a gate" in {o.reason for o in swapped.left_out})
+
+
 def test_resamples_and_places_are_bounded():
     with pytest.raises(ValueError):
         intervals(NEAR_TIES, resamples=10)

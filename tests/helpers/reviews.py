@@ -35,6 +35,21 @@ def ready_to_review(setup, staff):
     return reviewer, assignment
 
 
+def submit_reviews(setup, staff, scores):
+    """The evaluation setup's RFP opened, then for each proposal of `scores` (a proposal to one
+    score per reviewer, in the order of the setup's reviewers) each of those reviewers assigned
+    by staff, no conflict declared, and a review submitted that gives every scored criterion the
+    reviewer's score and passes every gate."""
+    rfp = setup["rfp"]
+    open_now(rfp)
+    for proposal, by_reviewer in scores.items():
+        reviewers = setup["reviewers"][: len(by_reviewer)]
+        for reviewer, score in zip(reviewers, by_reviewer, strict=True):
+            assignment = setup["assign"](proposal, reviewer, staff)
+            declare_no_conflict(assignment, reviewer)
+            save_review(assignment, reviewer, assessments(rfp, score), submit=True)
+
+
 def save_review(assignment, reviewer, assessments, *, submit=False, comment="", now=None):
     """The review saved (submitted with `submit`) at `now`, by default the present instant."""
     return services.save_review(

@@ -8,7 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.forms.models import model_to_dict
 
+from evaluation import dashboard, lottery
 from evaluation import demo as whole_demo
+from evaluation.models import Decision, Lottery
 from proposals import demo, services
 from proposals.models import RFP, Criterion, Feature, Milestone, ProposalElement, TimelineEntry
 from rfp_portal import deadlines, permissions
@@ -54,9 +56,12 @@ def test_loading_twice_changes_nothing():
     first = whole_demo.load_demo(now=NOW)
     assert sorted(first.rfps_created) == ["pypi-2019-q1", "pypi-2019-q4"]
     before = snapshot()
+    lotteries = list(Lottery.objects.values_list("pk", "seed", "result"))
+    assert len(lotteries) == 1
     second = whole_demo.load_demo(now=NOW + timedelta(hours=5))
     assert second.rfps_created == [] and second.users_created == []
     assert snapshot() == before
+    assert list(Lottery.objects.values_list("pk", "seed", "result")) == lotteries
 
 
 @pytest.mark.django_db
@@ -145,3 +150,53 @@ def test_decided_demo_rfp_is_evaluated_and_its_decisions_published(client):
     client.force_login(staff)
     body = client.get(f"/staff/rfps/{rfp.slug}/evaluation/dashboard/").content.decode()
     assert "Mossgreen" in body and "failed a gate" in body and "<svg" in body
+
+
+@pytest.mark.django_db
+def test_decided_demo_rfp_orders_its_reserve_list_by_a_recorded_lottery_before_publishing():
+    from rfp_portal.audit import AuditAction
+    from rfp_portal.models import AuditEvent
+
+    whole_demo.load_demo(now=NOW)
+    rfp = RFP.objects.get(slug="pypi-2019-q1")
+    drawn = Lottery.objects.get(rfp=rfp)
+    assert drawn.is_drawn and drawn.places is None  # orders the reserve list, chooses no one
+    assert drawn.note.startswith("Order of the reserve list, should a selected team withdraw.")
+    not_selected = set(
+        Decision.objects.filter(proposal__rfp=rfp, outcome="not_selected").values_list(
+            "proposal_id", flat=True
+        )
+    )
+    assert len(drawn.candidates) >= 2 and set(drawn.candidates) <= not_selected
+    assert sorted(drawn.result) == drawn.candidates
+    # Anyone can re-run the draw from the revealed seed and get the recorded order.
+    again = lottery.rerun(
+        drawn.seed, drawn.candidates, drawn.places, commitment=drawn.commitment, result=drawn.result
+    )
+    assert again.matches_commitment and again.matches_result and again.order == drawn.result
+    # 2019 times: committed after the decisions were recorded, drawn a quarter of an hour
+    # later, both before the decisions were published.
+    release = rfp.decision_release
+    recorded = max(Decision.objects.filter(proposal__rfp=rfp).values_list("decided_at", flat=True))
+    assert drawn.committed_at.year == 2019
+    assert recorded < drawn.committed_at < drawn.drawn_at < release.published_at
+    assert drawn.drawn_at - drawn.committed_at == timedelta(minutes=15)
+    trail = list(
+        AuditEvent.objects.filter(
+            action__in=[AuditAction.LOTTERY_COMMITTED, AuditAction.LOTTERY_DRAWN]
+        ).order_by("at", "pk")
+    )
+    assert [e.action for e in trail] == [AuditAction.LOTTERY_COMMITTED, AuditAction.LOTTERY_DRAWN]
+    assert trail[0].details["commitment"] == drawn.commitment and "seed" not in trail[0].details
+    assert trail[1].details["seed"] == drawn.seed
+    # The band the note speaks of is the dashboard's, at the line after the places selected.
+    board = dashboard.build(rfp)
+    assert board.line.places == 2
+    in_band = set(board.uncertainty.band) & not_selected
+    if len(in_band) >= 2:
+        assert set(drawn.candidates) == in_band and "are in the band" in drawn.note
+    else:
+        assert "Fewer than two of the proposals not selected" in drawn.note
+    # Calibration is usable on the demo: the dashboard shows the calibrated Overall.
+    assert board.calibrated, board.calibration.message
+    assert all(row.calibrated_points is not None for row in board.rows if row.rank is not None)

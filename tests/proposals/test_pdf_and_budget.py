@@ -84,10 +84,18 @@ class F:
         self.id, self.name, self.budget, self.cap = id, f"F{id}", Decimal(budget_), Decimal(cap)
 
 
-def test_total_is_checked_against_sum_of_caps_or_the_overall_cap():
+def test_total_is_checked_against_the_sum_of_budgets_or_the_overall_cap():
     features = [F(1, 8000, 10000), F(2, 5000, 7000)]
+    # Without a total cap, over one feature's budget must be made up under budget elsewhere.
+    made_up = budget.check_budget(features, {1: Decimal(9500), 2: Decimal(3500)}, total_cap=None)
+    assert made_up.total_cap == 13000 and made_up.total_within_cap
+    assert made_up.total_explanation == "The total is within the sum of the feature budgets."
     check = budget.check_budget(features, {1: Decimal(10000), 2: Decimal(7000)}, total_cap=None)
-    assert check.total_requested == 17000 and check.total_cap == 17000 and check.total_within_cap
+    assert check.total_requested == 17000 and check.total_cap == 13000
+    assert not check.total_within_cap
+    assert "over the sum of the feature budgets by 4,000" in check.total_explanation
+    assert budget.total_limit(Decimal(13000), None) == 13000
+    assert budget.total_limit(Decimal(13000), Decimal(15000)) == 15000
     tight = budget.check_budget(features, {1: Decimal(10000), 2: Decimal(7000)}, total_cap=15000)
     assert not tight.total_within_cap
     assert "over the overall cap by 2,000" in tight.total_explanation
