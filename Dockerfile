@@ -18,7 +18,7 @@ RUN DJANGO_ENV=production SECRET_KEY=build-only-$(python -c 'import secrets; pri
     ALLOWED_HOSTS=build DATABASE_URL=postgres://build@localhost/build EMAIL_URL=smtp://localhost:25 \
     python manage.py collectstatic --noinput
 
-RUN useradd --system --uid 1000 portal && mkdir -p /app/var && chown -R portal /app/var
+RUN useradd --system --uid 1000 portal && mkdir -p /app/var/receipt-keys && chown -R portal /app/var
 USER portal
 EXPOSE 8000
 CMD ["gunicorn", "rfp_portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -36,7 +36,10 @@ migrate demo run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost,$(HOST)
 # (a traceback still goes to the terminal). DEBUG=1 make run for development.
 run: export DEBUG ?= 0
 
+# Receipts are signed at submit (proposals.receipt_signing): the demo signs with a local key
+# under var/receipt-keys/, made here once (never in the repository; production names its own).
 demo: migrate
+	$(BIN)/python manage.py receipt_key create --if-missing
 	$(BIN)/python manage.py load_demo
 
 run: demo

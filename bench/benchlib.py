@@ -60,6 +60,7 @@ def bench_env(name: str, tmp: Path, *, smtp_port: int, web_port: int = 8000) -> 
             "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DBS[name]}",
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "VAR_DIR": str(tmp / "var"),
+            "RECEIPT_KEYS_DIR": str(tmp / "var" / "receipt-keys"),
             "MEDIA_ROOT": str(tmp / "var" / "media"),
             "STATIC_ROOT": str(tmp / "static"),
             "TMPDIR": str(tmp / "uploads"),  # where Django streams large uploads
@@ -118,6 +119,7 @@ def prepare(name: str, tmp: Path, env: dict[str, str]) -> None:
     """Fresh database, empty Redis DB, migrations and collected static files."""
     recreate_database(f"rfp_portal_bench_{name}")
     flush_redis(name)
+    manage(env, "receipt_key", "create", "--if-missing")  # production signs receipts with it
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput")
 

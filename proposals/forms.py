@@ -181,7 +181,16 @@ class VerifyReceiptForm(forms.Form):
     code = forms.CharField(
         label=_("Receipt code"),
         max_length=32,
+        required=False,
         help_text=_("As printed on the receipt, for example R-ABCD-EFGH-JKMN."),
+    )
+    signed_receipt = forms.FileField(
+        label=_("Or the signed receipt file (.json)"),
+        required=False,
+        help_text=_(
+            "The file downloaded from the receipt page. We check its signature with the "
+            "portal's published keys."
+        ),
     )
     document = forms.FileField(
         label=_("The PDF you submitted (optional)"),
@@ -191,6 +200,12 @@ class VerifyReceiptForm(forms.Form):
 
     def clean_code(self) -> str:
         return self.cleaned_data["code"].strip().upper().replace(" ", "")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("code") and not cleaned.get("signed_receipt") and not self.errors:
+            self.add_error("code", _("Enter the receipt code, or add the signed receipt file."))
+        return cleaned
 
 
 class QuestionForm(forms.Form):

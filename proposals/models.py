@@ -486,6 +486,24 @@ class SubmissionVersion(models.Model):
         return describe_active_content(self.document_active_content)
 
 
+class ReceiptSignature(models.Model):
+    """The signed statement of a version's receipt (proposals.receipt_signing), made at submit
+    in the version's transaction and never changed: the exact signed bytes (ASCII JSON), the
+    Ed25519 signature (base64) and the id of the key that made it."""
+
+    version = models.OneToOneField(
+        SubmissionVersion, on_delete=models.PROTECT, related_name="signature"
+    )
+    # The pseudonymous proposal id of the statement: one per proposal, reused by its versions.
+    proposal_token = models.CharField(max_length=64, db_index=True)
+    statement = models.TextField()
+    signature = models.CharField(max_length=128)
+    key_id = models.CharField(max_length=16)
+
+    def __str__(self) -> str:
+        return f"{self.version} signed by {self.key_id}"
+
+
 class Interest(models.Model):
     """A signed-in person who registered interest in an RFP (Q&A answers, addenda, reminders)."""
 

@@ -22,8 +22,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
 
-from proposals import pdf_check
-from proposals.models import Proposal, SubmissionVersion
+from proposals import pdf_check, receipt_signing
+from proposals.models import Proposal, ReceiptSignature, SubmissionVersion
 from rfp_portal import deadlines
 from rfp_portal.pdf_rendering import render_pdf
 
@@ -42,6 +42,9 @@ def render_receipt_pdf(version: SubmissionVersion) -> bytes:
             "received_aoe": deadlines.format_in_zone(version.received_at, "AoE").text,
             "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text,
             "verify_url": verify_url(),
+            # The signed receipt (proposals.receipt_signing); none for versions made before it.
+            "signature": ReceiptSignature.objects.filter(version=version).first(),
+            "keys_url": receipt_signing.keys_url(),
         },
     )
 

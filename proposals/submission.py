@@ -29,7 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from proposals import budget, pdf_check, rules, tasks
+from proposals import budget, pdf_check, receipt_signing, rules, tasks
 from proposals.models import (
     RFP,
     Feature,
@@ -535,6 +535,8 @@ def _submit_locked(
         receipt_code=new_receipt_code(),
         from_edit=expected_edit,
     )
+    # The signed receipt (a statement verifiable without the portal), in this transaction.
+    receipt_signing.sign_version(version)
     proposal.state = Proposal.State.SUBMITTED
     proposal.edit_count += 1
     proposal.withdrawn_at = None

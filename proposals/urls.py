@@ -4,7 +4,7 @@ by rfp_portal/urls.py; names are global, as every template and test uses them)."
 from django.urls import include, path
 
 from proposals.feeds import PublishedRFPFeed
-from proposals.views import editor, editor_parts, proposer, public, staff, team
+from proposals.views import editor, editor_parts, proposer, public, receipt_files, staff, team
 
 proposal_urls = [
     path("", proposer.edit, name="proposal_edit"),
@@ -18,6 +18,7 @@ proposal_urls = [
     path("versions/<int:number>/", proposer.version, name="proposal_version"),
     path("versions/<int:number>/document/", proposer.version_document, name="version_document"),
     path("versions/<int:number>/receipt.pdf", proposer.receipt_pdf, name="receipt_pdf"),
+    path("versions/<int:number>/receipt.json", receipt_files.signed_receipt, name="signed_receipt"),
 ]
 
 urlpatterns = [
@@ -35,6 +36,13 @@ urlpatterns = [
     path("rfps/<slug:slug>/questions/", public.ask_question, name="rfp_ask"),
     path("feeds/rfps.atom", PublishedRFPFeed(), name="rfp_feed"),
     path("verify/", public.verify_receipt, name="verify_receipt"),
+    # The keys that sign receipts (proposals.receipt_signing), at a well-known address.
+    path(".well-known/receipt-keys.json", receipt_files.receipt_keys, name="receipt_keys"),
+    path(
+        ".well-known/receipt-keys/<str:key_id>.pem",
+        receipt_files.receipt_key_pem,
+        name="receipt_key_pem",
+    ),
     path("subscribe/", public.subscribe, name="subscribe"),
     path(
         "subscribe/confirm/<str:token>/", public.subscription_confirm, name="subscription_confirm"

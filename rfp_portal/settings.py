@@ -6,6 +6,7 @@ AWS_STORAGE_BUCKET_NAME switch to PostgreSQL, a real broker and S3. DJANGO_ENV=p
 on every deployment safeguard and refuses to start without a real secret and host names.
 """
 
+import sys
 from pathlib import Path
 
 from django.contrib.messages import constants as message_constants
@@ -209,6 +210,24 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if PRODUCTION and not ENV.get("EMAIL_URL"):
     raise config.ConfigError("EMAIL_URL (an SMTP server) is required when DJANGO_ENV=production.")
 MAILERS = config.mailers_config(ENV, default_dir=VAR_DIR / "mail")
+
+# --- Signed receipts (proposals.receipt_signing) ---------------------------------------------
+# A directory of Ed25519 keys (never in the repository): `manage.py receipt_key create` makes
+# one and makes it current. Outside production a key is made under var/ on first use; in
+# production the directory must be named and hold a current key, since receipts signed with a
+# key that is lost can no longer be checked against a published one. `receipt_key` itself may
+# start without one: it is how the first key is made.
+RECEIPT_KEYS_DIR = Path(ENV.get("RECEIPT_KEYS_DIR", VAR_DIR / "receipt-keys"))
+if PRODUCTION and not ENV.get("RECEIPT_KEYS_DIR"):
+    raise config.ConfigError(
+        "RECEIPT_KEYS_DIR (a persistent directory for the receipt signing keys) is required "
+        "when DJANGO_ENV=production."
+    )
+if PRODUCTION and not (RECEIPT_KEYS_DIR / "current").is_file() and sys.argv[1:2] != ["receipt_key"]:
+    raise config.ConfigError(
+        f"RECEIPT_KEYS_DIR ({RECEIPT_KEYS_DIR}) holds no current receipt signing key: make one "
+        "with `python manage.py receipt_key create`."
+    )
 
 # --- Background work ------------------------------------------------------------------------
 CELERY_BROKER_URL = config.broker_url(ENV)

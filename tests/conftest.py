@@ -56,6 +56,20 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _receipt_key(tmp_path_factory):
+    """Receipts are signed at submit: every test signs with a key made here, in a directory of
+    its own (a test that rotates keys uses its own directory, see test_receipt_signing)."""
+    from django.test import override_settings
+
+    from proposals import receipt_signing
+
+    directory = tmp_path_factory.mktemp("receipt-keys")
+    receipt_signing.create_key(directory)
+    with override_settings(RECEIPT_KEYS_DIR=directory):
+        yield directory
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     # Rate limits and used TOTP codes live in the cache; each test starts from nothing.

@@ -73,7 +73,11 @@ def environment_variables_read_by_settings(tmp_path, monkeypatch):
         "EMAIL_URL": "smtp://mail.example.org:25",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "AWS_STORAGE_BUCKET_NAME": "b",
+        "RECEIPT_KEYS_DIR": str(tmp_path / "receipt-keys"),
     }
+    from proposals import receipt_signing
+
+    receipt_signing.create_key(tmp_path / "receipt-keys")  # production starts only with one
     for env in ({}, production):
         recording = RecordingEnv(env, VAR_DIR=str(tmp_path), STATIC_ROOT=str(tmp_path / "s"))
         monkeypatch.setattr(config, "current", lambda recording=recording: recording)

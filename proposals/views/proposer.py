@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from proposals import addenda, lifecycle, pdf_check, receipts, rules, selectors, submission
 from proposals.forms import ProposalDraftForm, StartProposalForm
-from proposals.models import Feature, Milestone
+from proposals.models import Feature, Milestone, ReceiptSignature
 from rfp_portal import deadlines, ratelimits, redirects
 from rfp_portal.files import serve_attachment
 from rfp_portal.uploads import upload_too_large
@@ -353,6 +353,8 @@ def version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
             # The team's next step; evaluators reading a version see only what was submitted.
             "life": lifecycle.lifecycle_of(proposal, request.received_at) if on_team else None,
             "answers": selectors.readable_answers(proposal.rfp, version.fields.get("fields", {})),
+            # The signed receipt is the team's, like the receipt PDF.
+            "signed": on_team and ReceiptSignature.objects.filter(version=version).exists(),
         },
     )
 

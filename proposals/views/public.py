@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import difflib
 from datetime import datetime, timedelta
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from proposals import pdf_check, questions, receipts, selectors, subscriptions
+from proposals import pdf_check, questions, receipt_signing, receipts, selectors, subscriptions
 from proposals.forms import QuestionForm, StartProposalForm, SubscribeForm, VerifyReceiptForm
 from proposals.models import RFP
 from rfp_portal import deadlines, ics, permissions, ratelimits
 from rfp_portal.markdown import render_markdown
-from rfp_portal.uploads import hash_uploads_only, upload_limit, upload_too_large
+from rfp_portal.uploads import (
+    Sha256UploadHandler,
+    SizeLimitHandler,
+    upload_limit,
+    upload_too_large,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -113,28 +121,115 @@ def ask_question(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(rfp.get_absolute_url() + "#questions")
 
 
+class _KeepReceiptFile(FileUploadHandler):
+    """Keeps the `signed_receipt` upload in memory, up to receipt_signing.MAX_FILE_BYTES (a
+    larger one is dropped and flagged); every other file passes on to be hashed only."""
+
+    field = "signed_receipt"
+
+    def new_file(self, field_name, *args, **kwargs):
+        super().new_file(field_name, *args, **kwargs)
+        self.active = field_name == self.field
+        self.buffer = bytearray()
+
+    def receive_data_chunk(self, raw_data, start):
+        if not self.active:
+            return raw_data
+        if len(self.buffer) + len(raw_data) > receipt_signing.MAX_FILE_BYTES:
+            self.request.receipt_file_too_large = True
+            raise SkipFile
+        self.buffer += raw_data
+        return None
+
+    def file_complete(self, file_size):
+        if not self.active:
+            return None
+        return SimpleUploadedFile(self.file_name, bytes(self.buffer), self.content_type)
+
+
+def _hash_pdf_keep_receipt(view):
+    """rfp_portal.uploads.hash_uploads_only, with the small receipt file kept for reading."""
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.upload_handlers = [
+            SizeLimitHandler(request),
+            _KeepReceiptFile(request),
+            Sha256UploadHandler(request),
+        ]
+        return protected(request, *args, **kwargs)
+
+    return wrapper
+
+
 @ratelimits.limited(ratelimits.VERIFY_RECEIPT)
-@hash_uploads_only  # the PDF is hashed as it arrives and never kept
+@_hash_pdf_keep_receipt  # the PDF is hashed as it arrives and never kept
 def verify_receipt(request: HttpRequest) -> HttpResponse:
-    form = VerifyReceiptForm(request.POST or None, request.FILES or None)
+    # Bound on every POST: a post of the receipt file alone has no other field.
+    form = (
+        VerifyReceiptForm(request.POST, request.FILES)
+        if request.method == "POST"
+        else VerifyReceiptForm()
+    )
     if upload_too_large(request):
         form.add_error(
             "document",
             _("The file is larger than %(limit)s, the largest PDF the portal accepts.")
             % {"limit": pdf_check.human_size(upload_limit())},
         )
-    result = None
+    if getattr(request, "receipt_file_too_large", False):
+        form.add_error(
+            "signed_receipt",
+            _("The file is larger than %(size)s KB: it is not a signed receipt.")
+            % {"size": receipt_signing.MAX_FILE_BYTES // 1024},
+        )
+    result = signed = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("document")
-        result = receipts.verify(
-            form.cleaned_data["code"], document_sha256=upload.sha256 if upload else None
-        )
+        sha256 = upload.sha256 if upload else None
+        receipt_upload = form.cleaned_data.get("signed_receipt")
+        if receipt_upload is not None:
+            signed = _verify_signed(receipt_upload.read(), sha256)
+        else:
+            result = receipts.verify(form.cleaned_data["code"], document_sha256=sha256)
     return render(
         request,
         "proposals/verify.html",
-        {"form": form, "result": result},
+        {"form": form, "result": result, "signed": signed},
         status=400 if form.errors else 200,
     )
+
+
+def _verify_signed(data: bytes, document_sha256: str | None) -> dict[str, Any]:
+    """What the page says about a signed receipt file: valid or why not; if valid, the RFP's
+    title and the times for people (never the team or the proposal)."""
+    try:
+        verified = receipt_signing.verify_file(
+            data, receipt_signing.public_keys(), document_sha256=document_sha256
+        )
+    except receipt_signing.ReceiptInvalid as exc:
+        return {"valid": False, "reason": str(exc)}
+    zone = verified.statement.get("deadline_zone") or deadlines.AOE_ZONE_NAME
+    zones = [deadlines.UTC_ZONE_NAME]
+    if deadlines.is_valid_zone(zone):
+        zones.append(deadlines.canonical_zone_name(zone))
+    return {
+        "valid": True,
+        "rfp_title": verified.rfp_title,
+        "received_at": verified.received_at,
+        "received_views": [
+            deadlines.format_in_zone(verified.received_at, z) for z in dict.fromkeys(zones)
+        ],
+        "deadline_text": deadlines.format_deadline(
+            verified.deadline, zone if deadlines.is_valid_zone(zone) else deadlines.AOE_ZONE_NAME
+        ),
+        "version": verified.statement["version"],
+        "receipt_code": verified.statement["receipt_code"],
+        "document_checked": verified.document_checked,
+        "document_matches": verified.document_matches,
+    }
 
 
 def rfp_calendar(request: HttpRequest, slug: str) -> HttpResponse:

@@ -385,10 +385,10 @@ def test_save_and_submit_now_stays_within_its_query_budget(
 ):
     """The rush's hot path (bench/deadline_rush.py): one request, a bounded number of SQL
     statements whatever the RFP's size (session, user, team, the form's structure, the save,
-    the submit with its audit events and receipt mail, transaction control)."""
+    the submit with its audit events, signed receipt and receipt mail, transaction control)."""
     data = form_data(started, then="submit_now")
     data["document"] = pdf_upload()
     url = reverse("proposal_edit", args=[started.pk])
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(22):
         response = client.post(url, data)
     assert response.status_code == 302 and started.versions.count() == 1

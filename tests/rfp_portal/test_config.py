@@ -80,6 +80,12 @@ PRODUCTION_ENV = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _receipt_keys_in_production(monkeypatch, _receipt_key):
+    # Production refuses to start without a receipt signing key (rfp_portal/settings.py).
+    monkeypatch.setitem(PRODUCTION_ENV, "RECEIPT_KEYS_DIR", str(_receipt_key))
+
+
 def test_check_deploy_in_production_profile_has_no_warnings(tmp_path):
     result = manage_py(
         ["check", "--deploy", "--fail-level", "WARNING"],

@@ -56,7 +56,7 @@ WITHOUT_LINK = {
 DESTINATIONS = {
     "proposals/email/subscription_confirm": {"subscription_confirm"},
     "proposals/email/new_rfp": {"rfp_detail", "subscription_unsubscribe"},
-    "proposals/email/receipt": {"proposal_version", "verify_receipt"},
+    "proposals/email/receipt": {"proposal_version", "signed_receipt", "verify_receipt"},
     "proposals/email/invitation": {"accept_invitation"},
     "proposals/email/withdrawn": {"proposal_edit"},
     "proposals/email/answer": {"rfp_detail"},

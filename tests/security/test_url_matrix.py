@@ -42,7 +42,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from proposals import rules
+from proposals import receipt_signing, rules
 from rfp_portal import permissions
 from rfp_portal.models import AuditEvent, OutboxMessage
 from tests.security.scenario import (
@@ -221,6 +221,9 @@ TABLE: dict[str, Entry] = {
         post=SIGNED_IN,
     ),
     "verify_receipt": Entry(),
+    # The public keys that sign receipts: public, and nothing but public keys.
+    "receipt_keys": Entry(),
+    "receipt_key_pem": Entry(lambda s, p: {"key_id": receipt_signing.current_key_id()}),
     "subscribe": Entry(),
     "subscription_confirm": Entry(lambda s, p: {"token": s.subscription_tokens["confirm"]}),
     "subscription_unsubscribe": Entry(lambda s, p: {"token": s.subscription_tokens["stop"]}),
@@ -277,6 +280,7 @@ TABLE: dict[str, Entry] = {
     "version_document": Entry(version_kwargs, get=READERS),
     # The receipt is the team's: evaluators read the version page, not the receipt.
     "receipt_pdf": Entry(version_kwargs, get=TEAM_ONLY),
+    "signed_receipt": Entry(version_kwargs, get=TEAM_ONLY),
     "proposal_decision": Entry(proposal_pk, get=TEAM_ONLY),
     "proposal_clarifications": Entry(
         proposal_pk,
