@@ -107,7 +107,13 @@ def test_scope_table_shows_budgets_caps_and_totals(client):
     # The table's columns name the currency; its cells are the amounts, grouped.
     assert "Budget (USD)" in body and "Cap (USD)" in body
     assert '"num">8,000<' in body and '"num">10,000<' in body
-    assert "USD 13,000" in body and "USD 17,000" in body
+    # Key facts: the total budget, and the total cap, which without the RFP's own is the sum of
+    # the budgets (over one feature's budget is made up elsewhere), and says so; the table's
+    # foot sums the caps.
+    assert "<dt>Total budget</dt><dd>USD 13,000</dd>" in body
+    assert "<dt>Total cap</dt><dd>USD 13,000 <span" in body
+    assert "budget must be made up under budget elsewhere" in body
+    assert '"num">13,000<' in body and '"num">17,000<' in body
 
 
 def test_calendar_file_has_the_deadline_instant(client):
