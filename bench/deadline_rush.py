@@ -17,8 +17,13 @@ Measures, in one run:
    beyond the baseline (session, CSRF, the PDF checked, hashed and stored) and nothing else;
    it shows how much of the ratio's budget is gone before the submission's own work starts;
 4. peak memory per web worker, and the growth of a worker's memory for one 20 MB upload;
-5. afterwards, that every proposal has exactly one version, one receipt, one delivered mail and
-   its stored receipt PDF, and how long that background work trailed the rush.
+5. afterwards, that every proposal has exactly one version, one receipt, its signed receipt
+   (a leaf of its RFP's transparency log, whose leaves are dense), one delivered mail and its
+   stored receipt PDF, and how long that background work trailed the rush;
+6. then, in this process on the bench's database, the cost per submission of signing its
+   receipt (proposals.receipt_signing.sign_version) and of appending it to the RFP's
+   transparency log (proposals.transparency.append_receipt), timed over 200 calls each (see
+   submission_costs).
 
 With --hostile K, K more clients run for the whole of the measured rush, each signed in as its
 own proposer, uploading hostile PDFs from tests/proposals/hostile_pdfs.py (rotating the kinds)
@@ -473,7 +478,7 @@ def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
     from django.core.files.storage import default_storage
     from django.db import connections
 
-    from proposals.models import SubmissionVersion
+    from proposals.models import ReceiptSignature, SubmissionVersion
     from proposals.receipts import receipt_pdf_name
     from rfp_portal.models import OutboxMessage
 
@@ -505,14 +510,22 @@ def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
             break
         time.sleep(1)
     one_version = sum(1 for p in people if len(versions.get(p["proposal"], [])) == 1)
+    signed = set(
+        ReceiptSignature.objects.filter(
+            version__proposal_id__in=[p["proposal"] for p in people]
+        ).values_list("version__proposal_id", flat=True)
+    )
     receipts = {
         vs[0].receipt_code for vs in versions.values() if len(vs) == 1 and vs[0].receipt_code
     }
+    logged, logs_dense = logged_receipts([p["proposal"] for p in people])
     complete = [
         p
         for p in people
         if len(versions.get(p["proposal"], [])) == 1
         and versions[p["proposal"]][0].receipt_code
+        and p["proposal"] in signed
+        and p["proposal"] in logged
         and p["proposal"] in delivered
         and p["proposal"] in with_pdf
     ]
@@ -521,6 +534,9 @@ def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
         "one_version": one_version,
         "more_versions": sum(1 for vs in versions.values() if len(vs) > 1),
         "receipts": len(receipts),
+        "signed": len(signed),
+        "logged": len(logged),
+        "logs_dense": logs_dense,
         "mails_sent": len(delivered),
         "receipt_pdfs": len(with_pdf),
         "done_at": time.perf_counter(),
@@ -528,6 +544,191 @@ def verify(people: list[dict], sink: benchlib.SmtpSink, timeout: float) -> dict:
         "smtp_received": sink.count(b"X-Idempotency-Key: receipt:"),
         "complete": len(complete),
     }
+
+
+def logged_receipts(proposal_ids: list[int]) -> tuple[set[int], str]:
+    """The proposals whose signed receipt is a leaf of their RFP's transparency log, at the
+    index its statement names, in a log whose leaves are dense (indexes 0..size-1, as many as
+    its size) and whose stored root is the root of those leaves; and "k/m" (logs in that state
+    of the logs of these proposals' RFPs)."""
+    import json
+
+    from proposals import merkle
+    from proposals.models import LogLeaf, ReceiptSignature, TransparencyLog
+
+    signatures = list(
+        ReceiptSignature.objects.filter(version__proposal_id__in=proposal_ids).values_list(
+            "version__proposal_id", "version__proposal__rfp_id", "statement"
+        )
+    )
+    sound: set[int] = set()
+    index_of: dict[tuple[int, str], int] = {}
+    logs = list(TransparencyLog.objects.filter(rfp_id__in={rfp for _p, rfp, _s in signatures}))
+    for log in logs:
+        leaves = list(
+            LogLeaf.objects.filter(log=log)
+            .order_by("index")
+            .values_list("index", "entry", "leaf_hash")
+        )
+        dense = [index for index, _e, _h in leaves] == list(range(log.size))
+        root = merkle.root([bytes.fromhex(h) for _i, _e, h in leaves]).hex()
+        if dense and root == log.root_hash:
+            sound.add(log.rfp_id)
+        for index, entry, _h in leaves:
+            index_of[(log.rfp_id, entry)] = index
+    logged = {
+        proposal
+        for proposal, rfp, statement in signatures
+        if rfp in sound
+        and index_of.get((rfp, statement)) is not None
+        and index_of[(rfp, statement)] == json.loads(statement).get("log_index")
+    }
+    return logged, f"{len(sound)}/{len(logs)}"
+
+
+# --- What submitting costs beyond the rush's figures: signing and logging ----------------------
+
+COST_SAMPLES = 200  # timed calls per step, cycling over the bench's submitted versions
+
+
+class _RollBack(Exception):
+    pass
+
+
+def submission_costs(proposal_ids: list[int], samples: int = COST_SAMPLES) -> dict:
+    """Milliseconds per call of each step the submit runs for its receipt, timed here (one call
+    at a time, after the rush, on the bench's database and keys) rather than inside the loaded
+    workers, where it cannot be told apart from the rest of the request.
+
+    Each call runs as at submit: inside a transaction (proposals.submission._submit_locked's),
+    with its INSERT, then rolled back, so the bench's data is left as it was; what the step
+    replaces (the version's stored signature) is removed first, untimed, in the same transaction.
+    The versions are loaded with their proposal and RFP, as the submit has them in hand. One
+    untimed call first (the key is read from disk once per process). Steps:
+
+    - "sign": proposals.receipt_signing.sign_version with a log index, as
+      transparency.append_receipt calls it (the statement, its canonical bytes, the Ed25519
+      signature, the ReceiptSignature row); each signature made is checked with the published
+      keys (untimed);
+    - "log": the rest of transparency.append_receipt, the append itself: the RFP's log row
+      locked (SELECT … FOR UPDATE, get_or_create), the leaf hash, the frontier updated, the
+      LogLeaf INSERT and the log row's UPDATE; the entry is the version's stored signed
+      statement, appended as the log's next leaf (untimed check: the leaf is at the log's old
+      size and the stored root is the root of all the leaves);
+    - "receipt": transparency.append_receipt whole, the one call the submit makes (sign and
+      log), with both checks: a cross-check that sign + log is the whole.
+
+    Calls are one at a time: the wait for the log row's lock when submits of one RFP commit at
+    the same moment is not in these figures (it is in the rush's latencies).
+
+    Returns {step: [ms, ...]}, plus "no_sql" (sign_version's work without its INSERT) and
+    "ed25519" (the bare signature of a statement's bytes), in ms, "versions" (how many
+    distinct versions were used) and "bad" (signatures or appends made here that do not
+    verify: must be 0)."""
+    from django.db import connections, transaction
+
+    from proposals import merkle, receipt_signing, transparency
+    from proposals.models import LogLeaf, ReceiptSignature, SubmissionVersion
+
+    versions = list(
+        SubmissionVersion.objects.filter(proposal_id__in=proposal_ids)
+        .select_related("proposal__rfp")
+        .order_by("pk")
+    )
+    keys = receipt_signing.public_keys()
+    bad = 0
+
+    def check_signature(version, signature) -> None:
+        nonlocal bad
+        receipt = receipt_signing.receipt_file(signature)
+        try:
+            receipt_signing.verify_file(receipt, keys)
+        except receipt_signing.ReceiptInvalid:
+            bad += 1
+
+    def check_leaf(leaf: LogLeaf) -> None:
+        nonlocal bad
+        log = leaf.log
+        log.refresh_from_db()
+        hashes = transparency.leaf_hashes(log, log.size)
+        if leaf.index != log.size - 1 or merkle.root(hashes).hex() != log.root_hash:
+            bad += 1
+
+    def append(version, entry: bytes) -> LogLeaf:
+        # What transparency.append_receipt does after sign_version, with the same calls.
+        log = transparency._locked_log(version.proposal.rfp)
+        return transparency._append_locked(
+            log,
+            kind=LogLeaf.Kind.RECEIPT,
+            entry=entry,
+            claimed_at=version.received_at,
+            now=version.received_at,
+        )
+
+    def check_receipt(version, signature) -> None:
+        check_signature(version, signature)
+        check_leaf(
+            LogLeaf.objects.select_related("log").get(
+                log__rfp=version.proposal.rfp, entry=signature.statement
+            )
+        )
+
+    def drop_signature(version) -> None:
+        ReceiptSignature.objects.filter(version=version).delete()
+
+    def stored_statement(version) -> bytes:
+        return ReceiptSignature.objects.get(version=version).statement.encode("ascii")
+
+    # step: (untimed preparation, returning the call's argument; timed call; untimed check of
+    # what it returned)
+    steps = {
+        "sign": (
+            drop_signature,
+            lambda v, _: receipt_signing.sign_version(v, log_index=len(versions)),
+            check_signature,
+        ),
+        "log": (stored_statement, append, lambda v, leaf: check_leaf(leaf)),
+        "receipt": (
+            drop_signature,
+            lambda v, _: transparency.append_receipt(v),
+            check_receipt,
+        ),
+    }
+    timings: dict = {name: [] for name in steps}
+    for name, (prepare, call, check) in steps.items():
+        for count in range(samples + 1):
+            version = versions[count % len(versions)]
+            try:
+                with transaction.atomic():
+                    argument = prepare(version)
+                    started = time.perf_counter()
+                    made = call(version, argument)
+                    elapsed = time.perf_counter() - started
+                    check(version, made)
+                    raise _RollBack
+            except _RollBack:
+                pass
+            if count:  # the first call is the warm-up
+                timings[name].append(elapsed * 1000)
+    # Where the time goes: sign_version without its INSERT (the key, the statement, its
+    # canonical JSON, the signature; no SQL), and the Ed25519 signature alone.
+    timings["no_sql"], timings["ed25519"] = [], []
+    for count in range(samples):
+        version = versions[count % len(versions)]
+        started = time.perf_counter()
+        key_id, private = receipt_signing.signing_key()  # as sign_version gets it
+        data = receipt_signing.canonical(
+            receipt_signing.statement_for(version, proposal_token="0" * 32, key_id=key_id)
+        )
+        private.sign(data)
+        timings["no_sql"].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        private.sign(data)
+        timings["ed25519"].append((time.perf_counter() - started) * 1000)
+    connections.close_all()
+    timings["versions"] = len(versions)
+    timings["bad"] = bad
+    return timings
 
 
 # --- Main ----------------------------------------------------------------------------------------
@@ -855,12 +1056,38 @@ def main() -> int:
         print(
             f"verify: {outcome['one_version']}/{args.n} proposals with exactly one version "
             f"({outcome['more_versions']} with more), {outcome['receipts']} distinct receipt "
-            f"codes, {outcome['mails_sent']} receipt mails sent "
-            f"({outcome['mails_queued_not_sent']} not sent), {outcome['smtp_received']} "
+            f"codes, {outcome['signed']} signed receipts, {outcome['logged']} of them leaves of "
+            f"their RFP's log at the index they name (logs dense with the right root: "
+            f"{outcome['logs_dense']}), {outcome['mails_sent']} receipt "
+            f"mails sent ({outcome['mails_queued_not_sent']} not sent), {outcome['smtp_received']} "
             f"received by the SMTP sink, {outcome['receipt_pdfs']} receipt PDFs stored"
         )
         trail = outcome["done_at"] - rush_ended
         print(f"background: the last receipt mail and PDF were done {trail:.0f} s after the rush")
+        costs = submission_costs([p["proposal"] for p in rush_people + warmup_people])
+        cost_steps = {
+            "sign": "signing (sign_version: statement, Ed25519, its row)",
+            "log": "logging (the log row locked, the leaf's INSERT, the frontier and root)",
+            "receipt": "both (transparency.append_receipt, as the submit calls it)",
+        }
+        for step, what in cost_steps.items():
+            values = costs[step]
+            print(
+                f"cost per submission, {what}: {len(values)} calls over {costs['versions']} "
+                f"versions, each in a transaction rolled back: p50 {pct(values, 50):.3f} ms, "
+                f"mean {sum(values) / len(values):.3f} ms, p95 {pct(values, 95):.3f} ms"
+            )
+        print(
+            f"  of which without SQL (key, statement, canonical JSON, Ed25519): p50 "
+            f"{pct(costs['no_sql'], 50) * 1000:.0f} µs, the Ed25519 signature alone p50 "
+            f"{pct(costs['ed25519'], 50) * 1000:.0f} µs, the rest the row's INSERT; signatures "
+            f"or log appends made here that do not verify: {costs['bad']}"
+        )
+        cost_part = "".join(
+            f"{step}_ms={pct(costs[step], 50):.2f} "
+            f"{step}_mean_ms={sum(costs[step]) / len(costs[step]):.2f} "
+            for step in cost_steps
+        )
         log = (tmp / "gunicorn.log").read_text(errors="replace")
         tracebacks = log.count("Traceback")
         if tracebacks:
@@ -880,6 +1107,8 @@ def main() -> int:
         kept = rush_rate / args.honest_only_rate if args.honest_only_rate else None
         if kept is not None and kept < 0.9:
             missed.append(f"honest rate {kept:.2f} of the honest-only rate < 0.9")
+        if costs["bad"]:
+            missed.append("signatures or appends made by the cost measurement do not verify")
         if hostile_stats["other"] or any(hostile_stored.values()):
             missed.append("hostile uploads not refused")
         guard_after = benchlib.blob_id("proposals/pdfguard.py")
@@ -905,7 +1134,7 @@ def main() -> int:
             f"upload20MB_growth={upload_growth:.1f}MB cpu_per_submit={rush_cpu_ms:.0f}ms "
             f"cpu_per_baseline={base_cpu_ms:.0f}ms flow={args.flow} "
             f"js={'no' if args.no_js else 'yes'} background_trail={trail:.0f}s "
-            f"{hostile_part}pdfguard={guard} "
+            f"{cost_part}{hostile_part}pdfguard={guard} "
             f"{'FAIL(' + '; '.join(missed) + ')' if missed else 'PASS'}"
         )
         return 1 if missed else 0

@@ -4,7 +4,7 @@ root by rfp_portal/urls.py; names are global, as every template and test uses th
 
 from django.urls import include, path
 
-from evaluation.views import plan, proposer, reviewer, staff
+from evaluation.views import ocds, plan, proposer, reviewer, staff
 
 staff_urls = [
     path("", staff.staff_evaluation, name="staff_evaluation"),
@@ -35,6 +35,10 @@ staff_urls = [
 ]
 
 urlpatterns = [
+    # Open contracting data (evaluation.ocds): public, read only.
+    path("rfps/<slug:slug>.ocds.json", ocds.release_package, name="ocds_release_package"),
+    path("rfps/<slug:slug>/ocds/record.json", ocds.record_package, name="ocds_record_package"),
+    path("ocds/releases.json", ocds.all_releases, name="ocds_releases"),
     path("proposals/<int:pk>/decision/", proposer.proposal_decision, name="proposal_decision"),
     path(
         "proposals/<int:pk>/clarifications/",

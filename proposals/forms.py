@@ -198,11 +198,19 @@ class VerifyReceiptForm(forms.Form):
         help_text=_("If you add it, we check that it is exactly the file received."),
     )
 
+    def __init__(self, *args, dropped_files: dict[str, str] | None = None, **kwargs):
+        """`dropped_files`: field name → the error for a file the upload handlers dropped for
+        its size before the form saw it (so the form does not take it for a missing file)."""
+        super().__init__(*args, **kwargs)
+        self.dropped_files = dropped_files or {}
+
     def clean_code(self) -> str:
         return self.cleaned_data["code"].strip().upper().replace(" ", "")
 
     def clean(self):
         cleaned = super().clean()
+        for name, message in self.dropped_files.items():
+            self.add_error(name, message)
         if not cleaned.get("code") and not cleaned.get("signed_receipt") and not self.errors:
             self.add_error("code", _("Enter the receipt code, or add the signed receipt file."))
         return cleaned

@@ -640,3 +640,90 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.offset_seconds}s before {self.due_instant} to {self.user}"
+
+
+class TransparencyLog(models.Model):
+    """The state of one RFP's append-only Merkle log (proposals.transparency): how many
+    leaves, the right-edge frontier of subtree hashes and the root. Its row is the lock that
+    appends take, so leaf indexes are dense and in commit order."""
+
+    rfp = models.OneToOneField(RFP, on_delete=models.PROTECT, related_name="transparency_log")
+    size = models.PositiveBigIntegerField(default=0)
+    # Hex SHA-256 hashes of the perfect subtrees, largest (leftmost) first: one per set bit.
+    frontier = models.JSONField(default=list)
+    root_hash = models.CharField(
+        max_length=64,
+        default="e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  # MTH({})
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"log of {self.rfp} ({self.size} leaves)"
+
+
+class LogLeaf(models.Model):
+    """One leaf of a log, never changed or deleted: its exact entry (ASCII canonical JSON, a
+    receipt's signed statement or a withdrawal) and leaf hash."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", _("receipt")
+        WITHDRAWAL = "withdrawal", _("withdrawal")
+
+    log = models.ForeignKey(TransparencyLog, on_delete=models.PROTECT, related_name="leaves")
+    index = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    entry = models.TextField()
+    leaf_hash = models.CharField(max_length=64)
+    # The time the entry states (received_at, withdrawn_at), for the auditor's backdating check.
+    claimed_at = models.DateTimeField()
+    appended_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["log", "index"]
+        constraints = [models.UniqueConstraint(fields=["log", "index"], name="log_leaf_index")]
+
+    def __str__(self) -> str:
+        return f"leaf {self.index} of {self.log_id}"
+
+
+class TreeHead(models.Model):
+    """A signed tree head: the canonical JSON statement signed (with a receipt key), its
+    signature and key id. `final` marks the head made when the RFP opened."""
+
+    log = models.ForeignKey(TransparencyLog, on_delete=models.PROTECT, related_name="heads")
+    tree_size = models.PositiveBigIntegerField()
+    root_hash = models.CharField(max_length=64)
+    timestamp = models.DateTimeField()
+    final = models.BooleanField(default=False)
+    statement = models.TextField()
+    signature = models.CharField(max_length=128)
+    key_id = models.CharField(max_length=16)
+    # RFC 3161 trusted time (rfp_portal.timestamping), added after the head is committed (by
+    # proposals.tasks.stamp_tree_head, or the beat task's retry): the TSA's whole DER
+    # TimeStampResp over `statement`'s exact bytes, verified before it is stored. Null while
+    # no TSA is configured or it has not answered yet.
+    tsa_token = models.BinaryField(null=True, blank=True)
+    tsa_gen_time = models.DateTimeField(null=True, blank=True)
+    tsa_serial = models.CharField(max_length=64, blank=True)  # decimal: up to 160 bits
+    tsa_name = models.CharField(max_length=255, blank=True)  # the signing certificate's name
+    tsa_url = models.CharField(max_length=255, blank=True)  # without credentials
+
+    class Meta:
+        ordering = ["log", "timestamp", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["log"], condition=models.Q(final=True), name="one_final_head"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"head {self.tree_size} of {self.log_id}"
+
+    @property
+    def tsa_label(self) -> str:
+        """The TSA for people: its certificate's common name (else the whole name, else URL)."""
+        for part in self.tsa_name.split(","):
+            key, _sep, value = part.strip().partition("=")
+            if key.upper() == "CN" and value and "\\" not in value:
+                return value
+        return self.tsa_name or self.tsa_url

@@ -6,9 +6,9 @@ Ed25519; the exact bytes, the signature and the key id are stored (ReceiptSignat
 downloads them as one `.json` file; anyone holding it and the portal's published public key can
 check it with `openssl pkeyutl -verify` or `manage.py verify_receipt`, or on /verify/.
 
-The statement, format "rfp-portal-receipt/1" (every key is always present)::
+The statement, format "rfp-portal-receipt/2" (every key is always present)::
 
-    format           "rfp-portal-receipt/1"
+    format           "rfp-portal-receipt/2" ("rfp-portal-receipt/1" before the log existed)
     portal           the portal's SITE_URL (where its keys are published)
     rfp_slug         the RFP's slug, as in its address
     rfp_title        the RFP's title at the time of the submit
@@ -21,9 +21,12 @@ The statement, format "rfp-portal-receipt/1" (every key is always present)::
     document_sha256  SHA-256 of the PDF exactly as received
     receipt_code     the receipt code
     key_id           the id of the key that signed (below)
+    log_index        format 2 only: the receipt's index in its RFP's transparency log
+                     (proposals.transparency), whose leaf is exactly these signed bytes
 
-Format 1 carries no transparency-log index: a later format ("rfp-portal-receipt/2") adds it,
-and a verifier reads `format` first. Canonical serialization: json.dumps(sort_keys=True,
+Format 1 (receipts signed before the log existed) has every key above but log_index; both
+formats verify, and a verifier reads `format` first: a statement must have exactly its
+format's keys. Canonical serialization: json.dumps(sort_keys=True,
 separators=(",", ":"), ensure_ascii=True), so the bytes are ASCII and one statement has one
 serialization; a verifier also refuses signed bytes that are not in that form.
 
@@ -72,7 +75,8 @@ from proposals.models import ReceiptSignature, SubmissionVersion
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "rfp-portal-receipt/1"
+FORMAT = "rfp-portal-receipt/2"
+FORMAT_1 = "rfp-portal-receipt/1"
 FILE_FORMAT = "rfp-portal-signed-receipt/1"
 KEYS_FORMAT = "rfp-portal-receipt-keys/1"
 ALGORITHM = "Ed25519"
@@ -90,7 +94,10 @@ STATEMENT_FIELDS = (
     "document_sha256",
     "receipt_code",
     "key_id",
+    "log_index",
 )
+STATEMENT_FIELDS_1 = STATEMENT_FIELDS[:-1]
+FIELDS_OF_FORMAT = {FORMAT: set(STATEMENT_FIELDS), FORMAT_1: set(STATEMENT_FIELDS_1)}
 # A receipt file is a few kilobytes; /verify/ and the command refuse anything much larger.
 MAX_FILE_BYTES = 64 * 1024
 CURRENT_FILE = "current"
@@ -111,6 +118,14 @@ def utc_iso(instant: datetime) -> str:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(value: Any) -> bytes:
+    """Strict base64 of an ASCII string; ValueError otherwise."""
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (AttributeError, UnicodeEncodeError, binascii.Error) as exc:
+        raise ValueError("not base64") from exc
 
 
 # --- Keys ------------------------------------------------------------------------------------
@@ -180,7 +195,7 @@ def public_keys(directory: Path | None = None) -> dict[str, Ed25519PublicKey]:
 _private_cache: dict[tuple[str, str], Ed25519PrivateKey] = {}
 
 
-def _signing_key() -> tuple[str, Ed25519PrivateKey]:
+def signing_key() -> tuple[str, Ed25519PrivateKey]:
     """The current key; `current` is read on every call, so a rotation made by the command
     reaches running processes at once (the loaded key is cached by directory and id)."""
     directory = keys_dir()
@@ -200,6 +215,9 @@ def _signing_key() -> tuple[str, Ed25519PrivateKey]:
             raise ImproperlyConfigured(f"{directory}/{key_id}.key.pem is not that Ed25519 key.")
         _private_cache[cache_key] = key
     return key_id, _private_cache[cache_key]
+
+
+_signing_key = signing_key  # the earlier name (bench/deadline_rush.py uses it)
 
 
 def published_keys(directory: Path | None = None) -> dict[str, Any]:
@@ -247,25 +265,36 @@ def keys_url() -> str:
 # --- Signing at submit -----------------------------------------------------------------------
 
 
+def new_proposal_token() -> str:
+    return secrets.token_hex(16)
+
+
+def deadline_text(rfp) -> str:
+    return utc_iso(rfp.deadline_instant).replace(".000000Z", "Z")
+
+
 def _proposal_token(version: SubmissionVersion) -> str:
     if version.number == 1:  # the first version: no earlier signature to look up
-        return secrets.token_hex(16)
+        return new_proposal_token()
     earlier = (
         ReceiptSignature.objects.filter(version__proposal_id=version.proposal_id)
         .values_list("proposal_token", flat=True)
         .first()
     )
-    return earlier or secrets.token_hex(16)
+    return earlier or new_proposal_token()
 
 
-def statement_for(version: SubmissionVersion, *, proposal_token: str, key_id: str) -> dict:
+def statement_for(
+    version: SubmissionVersion, *, proposal_token: str, key_id: str, log_index: int | None = None
+) -> dict:
+    """The statement; format 2 with `log_index`, format 1 (as before the log) without."""
     rfp = version.proposal.rfp
-    return {
-        "format": FORMAT,
+    statement = {
+        "format": FORMAT if log_index is not None else FORMAT_1,
         "portal": settings.SITE_URL,
         "rfp_slug": rfp.slug,
         "rfp_title": rfp.title,
-        "deadline": utc_iso(rfp.deadline_instant).replace(".000000Z", "Z"),
+        "deadline": deadline_text(rfp),
         "deadline_zone": rfp.deadline_zone,
         "proposal": proposal_token,
         "version": version.number,
@@ -275,14 +304,21 @@ def statement_for(version: SubmissionVersion, *, proposal_token: str, key_id: st
         "receipt_code": version.receipt_code,
         "key_id": key_id,
     }
+    if log_index is not None:
+        statement["log_index"] = log_index
+    return statement
 
 
-def sign_version(version: SubmissionVersion) -> ReceiptSignature:
+def sign_version(version: SubmissionVersion, *, log_index: int | None = None) -> ReceiptSignature:
     """Sign the new version's statement and store it; called inside the submit's transaction
-    (the proposal row is locked, so the proposal's token is read and written by one submit)."""
-    key_id, private = _signing_key()
+    (the proposal row is locked, so the proposal's token is read and written by one submit).
+    Submits go through proposals.transparency.append_receipt, which passes the log index
+    (format 2); without one the statement is format 1, as receipts were before the log."""
+    key_id, private = signing_key()
     token = _proposal_token(version)
-    data = canonical(statement_for(version, proposal_token=token, key_id=key_id))
+    data = canonical(
+        statement_for(version, proposal_token=token, key_id=key_id, log_index=log_index)
+    )
     return ReceiptSignature.objects.create(
         version=version,
         proposal_token=token,
@@ -292,10 +328,14 @@ def sign_version(version: SubmissionVersion) -> ReceiptSignature:
     )
 
 
-def receipt_file(signature: ReceiptSignature) -> dict[str, Any]:
+def receipt_file(
+    signature: ReceiptSignature, inclusion: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The downloadable `.json`: the statement to read, the exact signed bytes and the
-    signature (both base64), the key id, and where the public keys are published."""
-    return {
+    signature (both base64), the key id, and where the public keys are published; with
+    `inclusion` (proposals.transparency.receipt_inclusion), its place in the log and the proof
+    against a signed head, made when downloaded (not signed: it is checked against the head)."""
+    document = {
         "format": FILE_FORMAT,
         "statement": json.loads(signature.statement),
         "signed_bytes_base64": b64(signature.statement.encode("ascii")),
@@ -304,10 +344,16 @@ def receipt_file(signature: ReceiptSignature) -> dict[str, Any]:
         "key_id": signature.key_id,
         "keys_url": keys_url(),
     }
+    if inclusion is not None:
+        document["inclusion"] = inclusion
+    return document
 
 
-def receipt_file_bytes(signature: ReceiptSignature) -> bytes:
-    return (json.dumps(receipt_file(signature), indent=2, sort_keys=True) + "\n").encode("ascii")
+def receipt_file_bytes(
+    signature: ReceiptSignature, inclusion: dict[str, Any] | None = None
+) -> bytes:
+    text = json.dumps(receipt_file(signature, inclusion), indent=2, sort_keys=True) + "\n"
+    return text.encode("ascii")
 
 
 # --- Verification ----------------------------------------------------------------------------
@@ -315,11 +361,13 @@ def receipt_file_bytes(signature: ReceiptSignature) -> bytes:
 
 class ReceiptInvalid(Exception):
     """The file is not a valid signed receipt; `reason` is a short code, the message is for
-    people."""
+    people; `detail`, when there is one, is the technical cause (for `manage.py verify_receipt`,
+    never shown on a page)."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: str, message: str, detail: str = ""):
         super().__init__(message)
         self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -349,11 +397,28 @@ def parse_file(data: bytes) -> dict[str, Any]:
             _("The file is larger than %(size)s KB: it is not a signed receipt.")
             % {"size": MAX_FILE_BYTES // 1024},
         )
+    if data.lstrip()[:5] == b"%PDF-":
+        # The proposal's PDF put in the receipt's place: the usual mistake, said as such.
+        raise ReceiptInvalid(
+            "pdf",
+            _(
+                "This file is a PDF, not the signed receipt. The signed receipt is the .json "
+                "file downloaded from the receipt page."
+            ),
+        )
     try:
         parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
+        # Python's own error text ("Expecting value: line 1 column 1…") means nothing to
+        # people: it is kept as the detail, for the command line only.
         raise ReceiptInvalid(
-            "not_json", _("The file is not readable JSON: %(error)s.") % {"error": exc}
+            "not_json",
+            _(
+                "This file cannot be read as a signed receipt: it is not the .json file "
+                "downloaded from the receipt page, or it was changed after the download. "
+                "Download it again from the receipt page and check that one."
+            ),
+            detail=str(exc),
         ) from exc
     if not isinstance(parsed, dict) or parsed.get("format") != FILE_FORMAT:
         raise ReceiptInvalid(
@@ -397,8 +462,8 @@ def verify_file(
     if (
         not isinstance(signed_statement, dict)
         or canonical(signed_statement) != signed
-        or set(signed_statement) != set(STATEMENT_FIELDS)
-        or signed_statement.get("format") != FORMAT
+        or set(signed_statement) != FIELDS_OF_FORMAT.get(signed_statement.get("format"))
+        or ("log_index" in signed_statement and type(signed_statement["log_index"]) is not int)
     ):
         raise ReceiptInvalid(
             "statement_mismatch",

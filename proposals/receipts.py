@@ -32,7 +32,25 @@ def receipt_pdf_name(version: SubmissionVersion) -> str:
     return f"receipts/{version.proposal.rfp.slug}/receipt-{version.receipt_code}.pdf"
 
 
+def signed_receipt_name(version: SubmissionVersion) -> str:
+    """The signed receipt's file name, as downloaded and as embedded in the receipt PDF."""
+    return f"receipt-{version.receipt_code}.json"
+
+
 def render_receipt_pdf(version: SubmissionVersion) -> bytes:
+    """The receipt PDF; it carries the signed receipt (.json) as an embedded file, without the
+    log's inclusion proof (which the download adds once a signed head contains it)."""
+    # The signed receipt (proposals.receipt_signing); none for versions made before it.
+    signature = ReceiptSignature.objects.filter(version=version).first()
+    attachments = []
+    if signature is not None:
+        attachments.append(
+            (
+                signed_receipt_name(version),
+                receipt_signing.receipt_file_bytes(signature),
+                "Signed receipt (Ed25519): check it with the portal's public key",
+            )
+        )
     return render_pdf(
         "proposals/receipt_pdf.html",
         {
@@ -42,10 +60,11 @@ def render_receipt_pdf(version: SubmissionVersion) -> bytes:
             "received_aoe": deadlines.format_in_zone(version.received_at, "AoE").text,
             "received_utc": deadlines.format_in_zone(version.received_at, "UTC").text,
             "verify_url": verify_url(),
-            # The signed receipt (proposals.receipt_signing); none for versions made before it.
-            "signature": ReceiptSignature.objects.filter(version=version).first(),
+            "signature": signature,
+            "signed_receipt_name": signed_receipt_name(version),
             "keys_url": receipt_signing.keys_url(),
         },
+        attachments=attachments,
     )
 
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from proposals import signals
+from proposals import signals, transparency
 from proposals.models import (
     DEFAULT_SCALE_ANCHORS,
     RFP,
@@ -613,6 +613,9 @@ def open_rfp(
     )
     # In this transaction: evaluation tells the reviewers assigned before opening.
     signals.rfp_opened.send(sender=RFP, rfp=rfp, now=now)
+    # The final head of the RFP's transparency log fixes the set of on-time submissions (no
+    # submit is in flight: the RFP row is locked for update); it is mailed to every bidder.
+    transparency.publish_final_head(locked, now=now)
     return True
 
 

@@ -29,7 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from proposals import budget, pdf_check, receipt_signing, rules, tasks
+from proposals import budget, pdf_check, rules, tasks, transparency
 from proposals.models import (
     RFP,
     Feature,
@@ -535,8 +535,6 @@ def _submit_locked(
         receipt_code=new_receipt_code(),
         from_edit=expected_edit,
     )
-    # The signed receipt (a statement verifiable without the portal), in this transaction.
-    receipt_signing.sign_version(version)
     proposal.state = Proposal.State.SUBMITTED
     proposal.edit_count += 1
     proposal.withdrawn_at = None
@@ -562,6 +560,10 @@ def _submit_locked(
         context={"version": version, "revisions": revisions(proposal, versions=number)},
         fresh=True,  # the version was created just above
     )
+    # The signed receipt (a statement verifiable without the portal) and its leaf in the RFP's
+    # transparency log, in this transaction and as its last write: the log's row stays locked
+    # from here to the commit, so appends of one RFP queue only for that moment.
+    transparency.append_receipt(version)
     # A worker renders and stores the receipt PDF (receipts.store_receipt_pdf); while the broker
     # is down, the first download does.
     enqueue_on_commit(tasks.render_receipt, version.pk)
@@ -666,6 +668,8 @@ def withdraw_proposal(*, proposal: Proposal, user, now: datetime, request=None) 
         template="proposals/email/withdrawn",
         context={"now": now},
     )
+    # A withdrawal is a new leaf of the RFP's log, never a deletion (last write, as at submit).
+    transparency.append_withdrawal(proposal, now=now)
     return proposal
 
 

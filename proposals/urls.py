@@ -4,7 +4,16 @@ by rfp_portal/urls.py; names are global, as every template and test uses them)."
 from django.urls import include, path
 
 from proposals.feeds import PublishedRFPFeed
-from proposals.views import editor, editor_parts, proposer, public, receipt_files, staff, team
+from proposals.views import (
+    editor,
+    editor_parts,
+    proposer,
+    public,
+    receipt_files,
+    staff,
+    team,
+    transparency,
+)
 
 proposal_urls = [
     path("", proposer.edit, name="proposal_edit"),
@@ -43,6 +52,32 @@ urlpatterns = [
         receipt_files.receipt_key_pem,
         name="receipt_key_pem",
     ),
+    # The transparency log (proposals.transparency): public pages and JSON.
+    path("transparency/", transparency.index, name="transparency"),
+    path("transparency/<slug:slug>/", transparency.rfp_log, name="transparency_rfp"),
+    path("transparency/<slug:slug>/heads/", transparency.heads_json, name="transparency_heads"),
+    path(
+        "transparency/<slug:slug>/heads/<int:head_id>/",
+        transparency.head_json,
+        name="transparency_head",
+    ),
+    path(
+        "transparency/<slug:slug>/heads/<int:head_id>/statement.json",
+        transparency.head_statement,
+        name="transparency_head_statement",
+    ),
+    path(
+        "transparency/<slug:slug>/heads/<int:head_id>/token.tsr",
+        transparency.head_token,
+        name="transparency_head_token",
+    ),
+    path("transparency/<slug:slug>/proof/", transparency.inclusion_json, name="transparency_proof"),
+    path(
+        "transparency/<slug:slug>/consistency/",
+        transparency.consistency_json,
+        name="transparency_consistency",
+    ),
+    path("transparency/<slug:slug>/leaves/", transparency.leaves_json, name="transparency_leaves"),
     path("subscribe/", public.subscribe, name="subscribe"),
     path(
         "subscribe/confirm/<str:token>/", public.subscription_confirm, name="subscription_confirm"

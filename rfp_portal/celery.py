@@ -23,4 +23,7 @@ app.conf.beat_schedule = {
     "open-due-rfps": {"task": "proposals.tasks.open_due_rfps", "schedule": 30.0},
     # Reminders are checked every 5 minutes: the 1-hour reminder leaves 55 minutes or more.
     "send-reminders": {"task": "evaluation.tasks.send_reminders", "schedule": 300.0},
+    # A signed head for every transparency log that grew (proposals.transparency), and the
+    # RFC 3161 timestamps of heads still without one (a TSA that failed is retried here).
+    "publish-tree-heads": {"task": "proposals.tasks.publish_tree_heads", "schedule": 300.0},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -60,10 +61,13 @@ def static_only_fetcher():
 PDF_VARIANT = "pdf/ua-1"
 
 
-def render_pdf(template: str, context: dict) -> bytes:
+def render_pdf(
+    template: str, context: dict, *, attachments: Sequence[tuple[str, bytes, str]] = ()
+) -> bytes:
     """Render a template to a tagged (PDF/UA-1) PDF. The template gets LANGUAGE_CODE (the active
-    language, for <html lang>) and static_prefix."""
-    from weasyprint import HTML
+    language, for <html lang>) and static_prefix. `attachments`: (file name, bytes,
+    description) of files embedded in the PDF (the receipt carries its signed .json)."""
+    from weasyprint import HTML, Attachment
 
     context = {
         "LANGUAGE_CODE": translation.get_language() or settings.LANGUAGE_CODE,
@@ -71,6 +75,10 @@ def render_pdf(template: str, context: dict) -> bytes:
         "static_prefix": STATIC_PREFIX,
     }
     html = render_to_string(template, context)
+    embedded = [
+        Attachment(string=data, name=name, description=description)
+        for name, data, description in attachments
+    ]
     return HTML(string=html, base_url=STATIC_PREFIX, url_fetcher=static_only_fetcher()).write_pdf(
-        pdf_variant=PDF_VARIANT
+        pdf_variant=PDF_VARIANT, attachments=embedded
     )

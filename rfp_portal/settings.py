@@ -229,6 +229,31 @@ if PRODUCTION and not (RECEIPT_KEYS_DIR / "current").is_file() and sys.argv[1:2]
         "with `python manage.py receipt_key create`."
     )
 
+# --- Trusted time from outside, optionally (rfp_portal.timestamping) -------------------------
+# An RFC 3161 timestamp authority stamps each published tree head; empty TSA_URL: off. Its
+# tokens are accepted only when they verify against the root certificate in TSA_CERTIFICATES.
+TSA_URL = ENV.get("TSA_URL", "").strip()
+TSA_CERTIFICATES = ENV.get("TSA_CERTIFICATES", "").strip()
+TSA_TIMEOUT = config.env_int(ENV, "TSA_TIMEOUT", 10, minimum=1)
+TSA_HASH = ENV.get("TSA_HASH", "sha256").strip().lower()
+if TSA_URL and not TSA_URL.startswith(("http://", "https://")):
+    raise config.ConfigError(f"TSA_URL must be an http:// or https:// address; got {TSA_URL!r}.")
+if TSA_URL and not (TSA_CERTIFICATES and Path(TSA_CERTIFICATES).is_file()):
+    raise config.ConfigError(
+        "TSA_CERTIFICATES (a PEM file with the timestamp authority's root certificate) is "
+        "required when TSA_URL is set: tokens are accepted only once verified against it."
+    )
+if TSA_HASH not in {"sha256", "sha512"}:
+    raise config.ConfigError(f"TSA_HASH must be sha256 or sha512; got {TSA_HASH!r}.")
+
+# --- Open contracting data (evaluation.ocds) --------------------------------------------------
+# Each RFP's OCID is this prefix + its slug. The default is not registered: a real publisher
+# registers its own prefix ("ocds-" + six characters) with the Open Contracting Partnership
+# and sets it here, so its OCIDs are unique in the world.
+OCDS_OCID_PREFIX = ENV.get("OCDS_OCID_PREFIX", "ocds-rfpportal-")
+# Who publishes the data (the packages' `publisher`; the buyer of an RFP without an issuer).
+OCDS_PUBLISHER_NAME = ENV.get("OCDS_PUBLISHER_NAME", "RFP Portal")
+
 # --- Background work ------------------------------------------------------------------------
 CELERY_BROKER_URL = config.broker_url(ENV)
 # No broker: tasks run in-process so the embedded demo needs nothing else.

@@ -167,24 +167,23 @@ def _hash_pdf_keep_receipt(view):
 @ratelimits.limited(ratelimits.VERIFY_RECEIPT)
 @_hash_pdf_keep_receipt  # the PDF is hashed as it arrives and never kept
 def verify_receipt(request: HttpRequest) -> HttpResponse:
-    # Bound on every POST: a post of the receipt file alone has no other field.
-    form = (
-        VerifyReceiptForm(request.POST, request.FILES)
-        if request.method == "POST"
-        else VerifyReceiptForm()
-    )
-    if upload_too_large(request):
-        form.add_error(
-            "document",
-            _("The file is larger than %(limit)s, the largest PDF the portal accepts.")
-            % {"limit": pdf_check.human_size(upload_limit())},
-        )
-    if getattr(request, "receipt_file_too_large", False):
-        form.add_error(
-            "signed_receipt",
-            _("The file is larger than %(size)s KB: it is not a signed receipt.")
-            % {"size": receipt_signing.MAX_FILE_BYTES // 1024},
-        )
+    if request.method == "POST":
+        # Bound on every POST: a post of the receipt file alone has no other field. A file
+        # dropped for its size is told to the form, which says only that (not "enter the code").
+        # Reading the body first runs the upload handlers, which flag a dropped file.
+        data, files = request.POST, request.FILES
+        dropped = {}
+        if upload_too_large(request):
+            dropped["document"] = _(
+                "The file is larger than %(limit)s, the largest PDF the portal accepts."
+            ) % {"limit": pdf_check.human_size(upload_limit())}
+        if getattr(request, "receipt_file_too_large", False):
+            dropped["signed_receipt"] = _(
+                "The file is larger than %(size)s KB: it is not a signed receipt."
+            ) % {"size": receipt_signing.MAX_FILE_BYTES // 1024}
+        form = VerifyReceiptForm(data, files, dropped_files=dropped)
+    else:
+        form = VerifyReceiptForm()
     result = signed = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("document")
@@ -210,7 +209,14 @@ def _verify_signed(data: bytes, document_sha256: str | None) -> dict[str, Any]:
             data, receipt_signing.public_keys(), document_sha256=document_sha256
         )
     except receipt_signing.ReceiptInvalid as exc:
-        return {"valid": False, "reason": str(exc)}
+        reason = str(exc)
+        if exc.reason == "pdf":
+            # This page has a field for the PDF: say where it goes.
+            reason += " " + _(
+                "To check your PDF, add it in the field “%(field)s”, with the signed receipt "
+                "or the receipt code."
+            ) % {"field": VerifyReceiptForm.base_fields["document"].label}
+        return {"valid": False, "reason": reason}
     zone = verified.statement.get("deadline_zone") or deadlines.AOE_ZONE_NAME
     zones = [deadlines.UTC_ZONE_NAME]
     if deadlines.is_valid_zone(zone):

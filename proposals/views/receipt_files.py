@@ -5,24 +5,32 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import cache_control
 
-from proposals import receipt_signing, selectors
+from proposals import receipt_signing, receipts, selectors, transparency
 from proposals.models import ReceiptSignature
 
 
 @login_required
 def signed_receipt(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """The signed receipt as a `.json` file (proposals.receipt_signing): the team's, like the
-    receipt PDF. Versions submitted before receipts were signed have none (404)."""
+    receipt PDF. Versions submitted before receipts were signed have none (404). A receipt
+    in the transparency log carries an `inclusion` object, made now: its leaf index and the
+    proof against the latest signed head that contains it (proposals.transparency)."""
     version = selectors.team_version(request, pk, number)
     signature = ReceiptSignature.objects.filter(version=version).first()
     if signature is None:
         raise Http404
     response = HttpResponse(
-        receipt_signing.receipt_file_bytes(signature), content_type="application/json"
+        receipt_signing.receipt_file_bytes(
+            signature, transparency.receipt_inclusion(signature, now=timezone.now())
+        ),
+        content_type="application/json",
     )
-    response["Content-Disposition"] = f'attachment; filename="receipt-{version.receipt_code}.json"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{receipts.signed_receipt_name(version)}"'
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 

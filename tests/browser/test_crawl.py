@@ -35,10 +35,13 @@ from tests.helpers.mfa import totp_code
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAGE_CAP = 60  # pages crawled from links, per role (the explicit pages come on top)
-# Not followed: signing out, downloads (they are files, not pages), the language switch, and
-# one-click links that change something (unsubscribe, invitations).
+# Not followed: signing out, downloads (they are files, not pages: PDFs, calendars, feeds,
+# exports, keys, timestamp tokens, and the JSON of receipts, the transparency log and open
+# contracting data), the language switch, and one-click links that change something
+# (unsubscribe, invitations).
 SKIP = re.compile(
-    r"/accounts/logout/|\.pdf$|\.ics$|\.atom$|\.csv$|\.zip$|/download/|/document/|^/i18n/"
+    r"/accounts/logout/|\.pdf$|\.ics$|\.atom$|\.csv$|\.zip$|\.pem$|\.tsr$|\.json$"
+    r"|/download/|/document/|^/i18n/|^/transparency/[^/]+/(heads|proof|consistency|leaves)/"
     r"|^/static/|^/media/|^/subscribe/(stop|confirm)/|^/invitations/|^/reviewers/join/"
 )
 # The admin is crawled only through its own explicit pages (index, a changelist, a change

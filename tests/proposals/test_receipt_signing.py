@@ -89,7 +89,8 @@ def test_statement_names_the_version_and_not_the_team(version, proposer):
     statement = json.loads(signature.statement)
     rfp = version.proposal.rfp
     assert set(statement) == set(receipt_signing.STATEMENT_FIELDS)
-    assert statement["format"] == "rfp-portal-receipt/1"
+    assert statement["format"] == "rfp-portal-receipt/2"  # with its transparency-log index
+    assert statement["log_index"] == 0  # the RFP's first leaf (proposals.transparency)
     assert statement["rfp_slug"] == rfp.slug and statement["rfp_title"] == rfp.title
     assert statement["version"] == 1
     assert statement["receipt_code"] == version.receipt_code
@@ -250,9 +251,22 @@ def test_receipt_mail_and_pdf_offer_the_signed_receipt(
         version = _submit(draft, proposer)
     url = reverse("signed_receipt", args=[version.proposal_id, version.number])
     assert any(url in message.body for message in mail.outbox)
-    text = _pdf_text(receipts.render_receipt_pdf(version))
+    data = receipts.render_receipt_pdf(version)
+    text = _pdf_text(data)
     assert version.signature.key_id in text
     assert "Keeping and checking a receipt without the portal" in text
+    # The PDF carries the signed receipt itself, and it checks out on its own.
+    import io
+
+    from pypdf import PdfReader
+
+    name = f"receipt-{version.receipt_code}.json"
+    assert name in text
+    attached = PdfReader(io.BytesIO(data)).attachments
+    assert list(attached) == [name]
+    (embedded,) = attached[name]
+    checked = receipt_signing.verify_file(embedded, receipt_signing.public_keys())
+    assert checked.statement["receipt_code"] == version.receipt_code
 
 
 def _pdf_text(data: bytes) -> str:
@@ -340,6 +354,18 @@ def test_verify_receipt_command(client, version, tmp_path):
     receipt_path.write_text(json.dumps(_resign(forged, forged["statement"])))
     with pytest.raises(CommandError, match=r"invalid \(bad_signature\)"):
         _call("verify_receipt", str(receipt_path), "--keys", str(keys))
+    # Not JSON: the plain sentence, then Python's detail (the command line only).
+    garbled = _write(tmp_path, b"{not json")
+    with pytest.raises(CommandError) as not_json:
+        _call("verify_receipt", str(garbled), "--keys", str(keys))
+    assert str(not_json.value).startswith(
+        "invalid (not_json): This file cannot be read as a signed receipt"
+    )
+    assert str(not_json.value).endswith(
+        "(Detail: Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"
+    )
+    with pytest.raises(CommandError, match=r"invalid \(pdf\): This file is a PDF"):
+        _call("verify_receipt", str(pdf), "--keys", str(keys))
     keys.write_text(json.dumps({"keys": []}))
     with pytest.raises(CommandError, match=r"invalid \(unknown_key\)"):
         _call(
@@ -426,14 +452,65 @@ def test_verify_page_explains_a_bad_file(client, version):
     assert "Not this one" not in body
 
     garbled = _verify_post(client, b"{not json").content.decode()
-    assert "The file is not readable JSON" in garbled
+    assert "This file cannot be read as a signed receipt" in garbled
+    assert "Expecting property name" not in garbled and "char 1" not in garbled
+    binary = _verify_post(client, b"\xff\xfe\x00 binary").content.decode()
+    assert "This file cannot be read as a signed receipt" in binary
+    assert "codec" not in binary and "0xff" not in binary
     other = _verify_post(client, b'{"hello": 1}').content.decode()
     assert "not a signed receipt of this portal" in other
 
-    too_big = _verify_post(client, b" " * (receipt_signing.MAX_FILE_BYTES + 1))
+    # The proposal's PDF in the receipt's field: said so, and where it belongs on this page.
+    pdf_body = _verify_post(client, make_pdf(1)).content.decode()
+    assert "This file is a PDF, not the signed receipt." in pdf_body
+    assert (
+        "To check your PDF, add it in the field &ldquo;The PDF you submitted (optional)&rdquo;"
+        in pdf_body.replace("“", "&ldquo;").replace("”", "&rdquo;")
+    )
+    assert "cannot be read" not in pdf_body and "codec" not in pdf_body
+
+    # Too large: only that error, and the code typed stays in its field.
+    too_big = _verify_post(
+        client, b" " * (receipt_signing.MAX_FILE_BYTES + 1), code="R-ABCD-EFGH-JKMN"
+    )
     assert too_big.status_code == 400
-    assert "The file is larger than 64 KB: it is not a signed receipt." in too_big.content.decode()
+    big_body = too_big.content.decode()
+    assert "The file is larger than 64 KB: it is not a signed receipt." in big_body
+    assert big_body.count("The file is larger than 64 KB") == 2  # the summary and the field
+    assert "Enter the receipt code, or add the signed receipt file." not in big_body
+    assert too_big.context["form"].errors == {
+        "signed_receipt": ["The file is larger than 64 KB: it is not a signed receipt."]
+    }
+    assert 'value="R-ABCD-EFGH-JKMN"' in big_body
+    # The same without a code: still only the size error (the file was given, it was too big).
+    alone = _verify_post(client, b" " * (receipt_signing.MAX_FILE_BYTES + 1))
+    assert list(alone.context["form"].errors) == ["signed_receipt"]
 
     empty = client.post(reverse("verify_receipt"), {})
     assert empty.status_code == 400
     assert "Enter the receipt code, or add the signed receipt file." in empty.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "reason", "sentence", "detail"),
+    [
+        (b"{not json", "not_json", "cannot be read as a signed receipt", "Expecting property"),
+        (b"", "not_json", "cannot be read as a signed receipt", "Expecting value"),
+        (b"\xff\xd8\xff\xe0 a photo", "not_json", "cannot be read as a signed receipt", "codec"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "pdf", "This file is a PDF, not the signed receipt", ""),
+        (b"\n %PDF-1.4 ...", "pdf", "This file is a PDF", ""),
+    ],
+)
+def test_unreadable_files_are_refused_in_words_for_people(data, reason, sentence, detail):
+    with pytest.raises(receipt_signing.ReceiptInvalid) as refused:
+        receipt_signing.parse_file(data)
+    assert refused.value.reason == reason
+    message = str(refused.value)
+    assert sentence in message
+    # Python's own error text is never in the message; it is kept as the detail.
+    for technical in ("Expecting", "line 1 column", "char ", "codec", "byte 0x", "utf-8"):
+        assert technical not in message
+    if detail:
+        assert detail in refused.value.detail
+    else:
+        assert refused.value.detail == ""

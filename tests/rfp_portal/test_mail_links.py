@@ -64,6 +64,7 @@ DESTINATIONS = {
     "proposals/email/deadline_reminder": {"rfp_detail"},
     "evaluation/email/reviewer_invitation": {"reviewer_invitation"},
     "proposals/email/opened": {"reviewer_home"},
+    "proposals/email/final_head": {"transparency_head", "transparency_rfp"},
     "evaluation/email/assigned": {"reviewer_home"},
     "evaluation/email/conflict_declared": {"staff_evaluation"},
     "evaluation/email/clarification_request": {"proposal_clarifications"},
@@ -337,6 +338,9 @@ def test_each_mail_reaches_the_people_the_pages_promise_it_to(every_mail, people
         "proposals/email/deadline_reminder": {p["gamma"], p["drafter"], p["interested"]},
         "evaluation/email/reviewer_invitation": {p["rev0"], p["rev1"], p["rev2"]},
         "proposals/email/opened": {p["rev0"]},  # the one assigned before opening
+        # Every member of every proposal with a submitted version (a withdrawn one too: its
+        # receipt and its withdrawal are leaves the final head fixes).
+        "proposals/email/final_head": {p["alpha"], p["beta"], p["gamma"]},
         "evaluation/email/assigned": {p["rev0"], p["rev1"], p["rev2"]},
         "evaluation/email/conflict_declared": {p["staff"]},
         "evaluation/email/clarification_request": {p["alpha"]},

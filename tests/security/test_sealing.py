@@ -163,10 +163,17 @@ def test_sealed_proposals_reach_no_one_but_their_team_until_opening():
             assert mark not in body(response), (key, path)
         assert client.get(reverse("review", args=[side.proposal.pk])).status_code == 404
 
-    # Another team and the public: the RFP page, their own lists, the receipt check.
+    # Another team and the public: the RFP page, their own lists, the receipt check, the open
+    # contracting data (which has not even the number of proposals before opening).
+    ocds_paths = (
+        reverse("ocds_release_package", args=[side.rfp.slug]),
+        reverse("ocds_record_package", args=[side.rfp.slug]),
+        reverse("ocds_releases"),
+    )
     for client in (clients[OTHER], Client()):
-        for path in (reverse("home"), reverse("rfp_detail", args=[side.rfp.slug])):
+        for path in (reverse("home"), reverse("rfp_detail", args=[side.rfp.slug]), *ocds_paths):
             assert mark not in body(client.get(path))
+    assert "numberOfTenderers" not in body(Client().get(ocds_paths[0]))
     verified = Client().post(reverse("verify_receipt"), {"code": side.version.receipt_code})
     assert verified.status_code == 200 and side.rfp.title in body(verified)
     assert mark not in body(verified)
@@ -207,3 +214,7 @@ def test_sealed_proposals_reach_no_one_but_their_team_until_opening():
     opened_trail = body(staff_after.get(reverse("audit_log") + f"?actor={owner_email}"))
     assert [r for r in rows_about_it(opened_trail) if owner_email in r]
     assert staff_after.get(change).status_code == 200
+    # The open contracting data now counts the proposals (the check above could fail), and
+    # still shows none of their content.
+    opened_data = body(Client().get(ocds_paths[0]))
+    assert '"numberOfTenderers": 2' in opened_data and mark not in opened_data

@@ -208,6 +208,31 @@ def addendum_data(s: Scenario, phase: str) -> dict:
     }
 
 
+def _head_id(s: Scenario, phase: str) -> int:
+    """A signed head of the side's RFP log (made now if it has none yet)."""
+    from django.utils import timezone
+
+    from proposals import transparency
+    from proposals.models import TransparencyLog
+
+    log = TransparencyLog.objects.get(rfp=s.side(phase).rfp)
+    return transparency.refresh_head(log, now=timezone.now(), force=True).pk
+
+
+def _stamped_head_id(s: Scenario, phase: str) -> int:
+    """A head with a timestamp token stored (its bytes are not checked here: access only;
+    tests/proposals/test_transparency_tsa.py stamps real ones)."""
+    from django.utils import timezone
+
+    from proposals.models import TreeHead
+
+    head_id = _head_id(s, phase)
+    TreeHead.objects.filter(pk=head_id).update(
+        tsa_token=b"0\x03\x02\x01\x00", tsa_gen_time=timezone.now(), tsa_name="CN=Matrix TSA"
+    )
+    return head_id
+
+
 TABLE: dict[str, Entry] = {
     # --- Public pages ---------------------------------------------------------------------
     "home": Entry(),
@@ -224,6 +249,25 @@ TABLE: dict[str, Entry] = {
     # The public keys that sign receipts: public, and nothing but public keys.
     "receipt_keys": Entry(),
     "receipt_key_pem": Entry(lambda s, p: {"key_id": receipt_signing.current_key_id()}),
+    # The transparency log: public and read-only, pseudonymous receipts' statements only.
+    "transparency": Entry(),
+    "transparency_rfp": Entry(rfp_slug),
+    "transparency_heads": Entry(rfp_slug),
+    "transparency_head": Entry(lambda s, p: {**rfp_slug(s, p), "head_id": _head_id(s, p)}),
+    "transparency_head_statement": Entry(
+        lambda s, p: {**rfp_slug(s, p), "head_id": _head_id(s, p)}
+    ),
+    "transparency_head_token": Entry(
+        lambda s, p: {**rfp_slug(s, p), "head_id": _stamped_head_id(s, p)}
+    ),
+    "transparency_proof": Entry(rfp_slug, query="?index=0&size=1"),
+    "transparency_consistency": Entry(rfp_slug, query="?first=1&second=1"),
+    "transparency_leaves": Entry(rfp_slug, query="?start=0&end=1"),
+    # Open contracting data (evaluation.ocds): public and read only; the marker check proves it
+    # carries no proposal's content, in any phase (drafts: tests/evaluation/test_ocds.py).
+    "ocds_release_package": Entry(rfp_slug, post=rule(F405)),
+    "ocds_record_package": Entry(rfp_slug, post=rule(F405)),
+    "ocds_releases": Entry(post=rule(F405)),
     "subscribe": Entry(),
     "subscription_confirm": Entry(lambda s, p: {"token": s.subscription_tokens["confirm"]}),
     "subscription_unsubscribe": Entry(lambda s, p: {"token": s.subscription_tokens["stop"]}),

@@ -44,7 +44,8 @@ class Command(BaseCommand):
         try:
             verified = receipt_signing.verify_file(data, public_keys, document_sha256=digest)
         except receipt_signing.ReceiptInvalid as exc:
-            raise CommandError(f"invalid ({exc.reason}): {exc}") from exc
+            detail = f" (Detail: {exc.detail})" if exc.detail else ""
+            raise CommandError(f"invalid ({exc.reason}): {exc}{detail}") from exc
         statement = verified.statement
         if verified.document_checked and not verified.document_matches:
             raise CommandError(
