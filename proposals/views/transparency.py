@@ -242,16 +242,23 @@ def _latest_size(log: TransparencyLog | None) -> int:
     return head.tree_size if head else 0
 
 
+def _ranged(request: HttpRequest, slug: str, low: str, high: str):
+    """The published RFP, its log, the two whole-number parameters `low` and `high`, and the
+    size of the latest signed head (which every range is checked against); ValueError with the
+    message for a parameter that is not a whole number in range."""
+    rfp = _published_rfp(slug)
+    values = _int_param(request, low), _int_param(request, high)
+    log = _log_of(rfp)
+    return rfp, log, values, _latest_size(log)
+
+
 def inclusion_json(request: HttpRequest, slug: str) -> HttpResponse:
     """?index=&size=: the inclusion proof of leaf `index` in the tree of `size` leaves (a
     size no larger than the latest signed head's)."""
-    rfp = _published_rfp(slug)
     try:
-        index, size = _int_param(request, "index"), _int_param(request, "size")
+        rfp, log, (index, size), signed = _ranged(request, slug, "index", "size")
     except ValueError as exc:
         return _bad(str(exc))
-    log = _log_of(rfp)
-    signed = _latest_size(log)
     if not index < size <= signed:
         return _bad(
             _("Need index < size <= %(signed)s, the size of the latest signed head.")
@@ -271,13 +278,10 @@ def inclusion_json(request: HttpRequest, slug: str) -> HttpResponse:
 
 def consistency_json(request: HttpRequest, slug: str) -> HttpResponse:
     """?first=&second=: the consistency proof between the trees of those sizes."""
-    rfp = _published_rfp(slug)
     try:
-        first, second = _int_param(request, "first"), _int_param(request, "second")
+        rfp, log, (first, second), signed = _ranged(request, slug, "first", "second")
     except ValueError as exc:
         return _bad(str(exc))
-    log = _log_of(rfp)
-    signed = _latest_size(log)
     if not first <= second <= signed:
         return _bad(
             _("Need first <= second <= %(signed)s, the size of the latest signed head.")
@@ -290,13 +294,10 @@ def consistency_json(request: HttpRequest, slug: str) -> HttpResponse:
 def leaves_json(request: HttpRequest, slug: str) -> HttpResponse:
     """?start=&end=: the leaves start..end-1 (at most MAX_LEAVES_PER_REQUEST), each with its
     exact entry and leaf hash."""
-    rfp = _published_rfp(slug)
     try:
-        start, end = _int_param(request, "start"), _int_param(request, "end")
+        rfp, log, (start, end), signed = _ranged(request, slug, "start", "end")
     except ValueError as exc:
         return _bad(str(exc))
-    log = _log_of(rfp)
-    signed = _latest_size(log)
     limit = transparency.MAX_LEAVES_PER_REQUEST
     if not start <= end <= signed or end - start > limit:
         return _bad(

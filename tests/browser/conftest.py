@@ -68,6 +68,13 @@ def page(browser, live_server, request):
 
 
 @pytest.fixture
+def stranger(browser, live_server, request):
+    """A second, separate browser (its own context), signed in as nobody, in another zone than
+    `page`'s: an anonymous visitor beside the proposer."""
+    yield from _page(browser, live_server, request, timezone_id="America/New_York")
+
+
+@pytest.fixture
 def no_script_page(browser, live_server, request):
     """A page with JavaScript switched off: every form must still work. (axe-core is itself a
     script, so it cannot run here; the same pages are checked with JavaScript on.)"""

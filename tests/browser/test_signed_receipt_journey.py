@@ -43,20 +43,6 @@ def pdf_file(tmp_path):
     return path
 
 
-@pytest.fixture
-def stranger(browser, live_server):
-    """A fresh browser context, signed in as nobody, in another zone than the proposer's."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900},
-        locale="en-GB",
-        base_url=live_server.url,
-        timezone_id="America/New_York",
-    )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
 def _verify(page, receipt=None, pdf=None):
     """Post /verify/'s form with the given files (the page is already on /verify/)."""
     if receipt is not None:

@@ -1,5 +1,5 @@
 """Issue 18, the transparency log, in headless chromium: a proposer submits and downloads the
-signed receipt (.json); a visitor, signed in as nobody, goes from the site's footer to
+signed receipt (.json); a stranger, signed in as nobody, goes from the site's footer to
 /transparency/ and to the RFP's log (also reachable from the RFP page's key facts), sees the
 history of signed heads written for people (size, root hash, time; no raw timestamps), checks
 the receipt file there (it is leaf 0, under the latest head) and sees a changed file refused
@@ -30,20 +30,6 @@ RECEIPT_FILE = "The signed receipt file (.json)"
 RAW_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
-@pytest.fixture
-def visitor(browser, live_server):
-    """A fresh browser context, signed in as nobody."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900},
-        locale="en-GB",
-        base_url=live_server.url,
-        timezone_id="America/New_York",
-    )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-
-
 def _check(page, receipt):
     page.get_by_label(RECEIPT_FILE).set_input_files(receipt)
     page.get_by_role("button", name="Check the receipt").click()
@@ -59,7 +45,7 @@ def _assert_for_people(page, proposal, proposer):
 
 
 def test_a_receipt_is_found_in_the_log_and_the_final_head_is_shown(
-    page, visitor, open_rfp, proposer, staff, password, tmp_path, assert_accessible
+    page, stranger, open_rfp, proposer, staff, password, tmp_path, assert_accessible
 ):
     # The proposer submits and keeps the signed receipt file.
     proposal = ready_draft(open_rfp, proposer, TITLE, with_pdf=False)
@@ -78,26 +64,26 @@ def test_a_receipt_is_found_in_the_log_and_the_final_head_is_shown(
     assert kept["statement"]["log_index"] == 0
     assert kept["inclusion"]["leaf_index"] == 0
 
-    # A visitor: from the footer to every RFP's log, then this RFP's.
-    visitor.goto("/")
-    visitor.locator("footer").get_by_role("link", name="Transparency log").click()
-    expect(visitor.get_by_role("heading", level=1)).to_have_text("Transparency log")
-    expect(visitor.locator("main")).to_contain_text(
+    # A stranger: from the footer to every RFP's log, then this RFP's.
+    stranger.goto("/")
+    stranger.locator("footer").get_by_role("link", name="Transparency log").click()
+    expect(stranger.get_by_role("heading", level=1)).to_have_text("Transparency log")
+    expect(stranger.locator("main")).to_contain_text(
         "No timestamp authority is configured: tree heads carry the portal's own time"
     )
-    logs = visitor.get_by_role("table", name="The log of each RFP")
+    logs = stranger.get_by_role("table", name="The log of each RFP")
     expect(logs.get_by_role("row", name=open_rfp.title)).to_contain_text("1 leaf")
-    _assert_for_people(visitor, proposal, proposer)
-    assert_accessible(visitor)
+    _assert_for_people(stranger, proposal, proposer)
+    assert_accessible(stranger)
 
     logs.get_by_role("link", name=open_rfp.title).click()
-    expect(visitor.get_by_role("heading", level=1)).to_have_text(
+    expect(stranger.get_by_role("heading", level=1)).to_have_text(
         f"Transparency log: {open_rfp.title}"
     )
     log = TransparencyLog.objects.get(rfp=open_rfp)
     head = TreeHead.objects.filter(log=log).order_by("-timestamp", "-pk").first()
     assert (head.tree_size, head.root_hash, head.final) == (1, log.root_hash, False)
-    heads = visitor.get_by_role("table", name="Signed tree heads")
+    heads = stranger.get_by_role("table", name="Signed tree heads")
     rows = heads.locator("tbody tr")
     expect(rows).to_have_count(TreeHead.objects.filter(log=log).count())
     newest = rows.first
@@ -105,28 +91,28 @@ def test_a_receipt_is_found_in_the_log_and_the_final_head_is_shown(
     expect(newest).to_contain_text(log.root_hash)
     expect(newest).to_contain_text(deadlines.format_in_zone(head.timestamp, "UTC").text)
     expect(newest).not_to_contain_text("final")
-    expect(visitor.locator("main")).to_contain_text(
+    expect(stranger.locator("main")).to_contain_text(
         "Not yet: it is made, and mailed to every bidder, when the RFP opens."
     )
-    _assert_for_people(visitor, proposal, proposer)
-    assert_accessible(visitor)
+    _assert_for_people(stranger, proposal, proposer)
+    assert_accessible(stranger)
 
     # The RFP's public page links to the same log.
-    visitor.goto(open_rfp.get_absolute_url())
-    visitor.get_by_role("link", name="Every receipt of this RFP, publicly logged").click()
-    expect(visitor.get_by_role("heading", level=1)).to_have_text(
+    stranger.goto(open_rfp.get_absolute_url())
+    stranger.get_by_role("link", name="Every receipt of this RFP, publicly logged").click()
+    expect(stranger.get_by_role("heading", level=1)).to_have_text(
         f"Transparency log: {open_rfp.title}"
     )
 
     # The receipt file is in the log: leaf 0 under the latest signed head.
-    _check(visitor, receipt)
-    result = visitor.locator(".verify-result")
+    _check(stranger, receipt)
+    result = stranger.locator(".verify-result")
     expect(result).to_contain_text(
         "In the log: this receipt is leaf 0 of the 1 leaves under the latest signed head, and "
         "its signature is valid."
     )
-    _assert_for_people(visitor, proposal, proposer)
-    assert_accessible(visitor)
+    _assert_for_people(stranger, proposal, proposer)
+    assert_accessible(stranger)
 
     # One character of the receipt code changed: refused, in words.
     tampered = json.loads(receipt.read_text())
@@ -134,11 +120,11 @@ def test_a_receipt_is_found_in_the_log_and_the_final_head_is_shown(
     tampered["statement"]["receipt_code"] = code[:-1] + ("A" if code[-1] != "A" else "B")
     changed = tmp_path / "tampered.json"
     changed.write_text(json.dumps(tampered, indent=2, sort_keys=True) + "\n")
-    _check(visitor, changed)
+    _check(stranger, changed)
     expect(result).to_contain_text("Not shown to be in this log.")
     expect(result).not_to_contain_text("In the log:")
     assert result.locator("p").nth(1).inner_text().strip()  # the reason, in words
-    assert_accessible(visitor)
+    assert_accessible(stranger)
 
     # The deadline passes; staff open the RFP by hand; the final head is shown as final.
     pass_deadline(open_rfp)
@@ -151,27 +137,27 @@ def test_a_receipt_is_found_in_the_log_and_the_final_head_is_shown(
     final = TreeHead.objects.get(log=log, final=True)
     assert (final.tree_size, final.root_hash) == (1, log.root_hash)
 
-    visitor.reload()
-    expect(visitor.locator("main")).to_contain_text(
+    stranger.reload()
+    expect(stranger.locator("main")).to_contain_text(
         "1 leaf, made when the RFP opened: the set of on-time submissions."
     )
-    expect(visitor.get_by_role("link", name="The final head (JSON)")).to_have_attribute(
+    expect(stranger.get_by_role("link", name="The final head (JSON)")).to_have_attribute(
         "href", f"/transparency/{open_rfp.slug}/heads/{final.pk}/"
     )
     final_row = heads.locator("tbody tr").filter(has_text="final")
     expect(final_row).to_have_count(1)
     expect(final_row).to_contain_text(final.root_hash)
     expect(final_row).to_contain_text(deadlines.format_in_zone(final.timestamp, "UTC").text)
-    _assert_for_people(visitor, proposal, proposer)
-    assert_accessible(visitor)
+    _assert_for_people(stranger, proposal, proposer)
+    assert_accessible(stranger)
 
-    visitor.goto("/transparency/")
+    stranger.goto("/transparency/")
     expect(
-        visitor.get_by_role("table", name="The log of each RFP").get_by_role(
+        stranger.get_by_role("table", name="The log of each RFP").get_by_role(
             "row", name=open_rfp.title
         )
     ).to_contain_text("1 leaf")
-    expect(visitor.get_by_role("link", name="1 leaf")).to_have_attribute(
+    expect(stranger.get_by_role("link", name="1 leaf")).to_have_attribute(
         "href", f"/transparency/{open_rfp.slug}/heads/{final.pk}/"
     )
-    assert_accessible(visitor)
+    assert_accessible(stranger)

@@ -17,21 +17,19 @@ from django.utils import timezone
 
 from evaluation import calibration, dashboard, decisions, exports
 from evaluation.models import Export
-from proposals.models import Feature, Proposal
+from proposals.models import Feature
 from tests.evaluation.test_dashboard_and_decisions import ranking_rows
 from tests.evaluation.test_overall_explained import scored_rfp
-from tests.factories import UserFactory
-from tests.helpers.proposals import open_now, submitted_proposal
-from tests.helpers.reviews import assessments, declare_no_conflict, save_review
+from tests.helpers.reviews import (
+    assessments,
+    biased_panel,
+    save_review,
+)
 
 pytestmark = pytest.mark.django_db
 
-SCORED = ("experience", "cost", "process")
 # Each reviewer (index in the pool) reads three of the four proposals; the first is a point
 # more generous than the second, the third a point harsher.
-PANELS = {0: (0, 1, 2), 1: (1, 2, 3), 2: (0, 2, 3)}
-BASE = {0: 4, 1: 2, 2: 3, 3: 1}
-LENIENT = {0: 1, 1: 0, 2: -1}
 # Words only calibration uses: none may reach a reviewer's or a proposer's page.
 CALIBRATION_WORDS = ("Calibrated", "calibrated", "leniency", "Leniency", "the panel on average")
 
@@ -41,25 +39,7 @@ def biased(evaluation_setup, staff):
     """Four proposals, three reviewers with different leniencies, each reading three: the
     setup with `proposals` (in PANELS' order) and the RFP opened."""
     s = evaluation_setup
-    rfp = s["rfp"]
-    gamma = submitted_proposal(rfp, UserFactory(email="gamma@gamma.example.io"), "Gamma")
-    delta = submitted_proposal(rfp, UserFactory(email="delta@delta.example.io"), "Delta")
-    proposals = [s["alpha"], s["beta"], gamma, delta]
-    assigned = {
-        (r, p): s["assign"](proposals[p], s["reviewers"][r], staff)
-        for r, panel in PANELS.items()
-        for p in panel
-    }
-    open_now(rfp)
-    for (r, p), assignment in assigned.items():
-        reviewer = s["reviewers"][r]
-        declare_no_conflict(assignment, reviewer)
-        scores = {
-            key: max(0, min(5, BASE[p] + LENIENT[r] + offset)) for offset, key in enumerate(SCORED)
-        }
-        save_review(assignment, reviewer, assessments(rfp, scores=scores), submit=True)
-    # Read again: the instances assigned above remember the RFP as it was before opening.
-    proposals = [Proposal.objects.get(pk=p.pk) for p in proposals]
+    proposals, assigned = biased_panel(s, staff)
     alpha, beta = proposals[:2]
     return {**s, "proposals": proposals, "assigned": assigned, "alpha": alpha, "beta": beta}
 

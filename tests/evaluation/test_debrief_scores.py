@@ -16,20 +16,22 @@ from evaluation.models import DecisionRelease
 from proposals.models import Proposal
 from rfp_portal.audit import AuditAction
 from rfp_portal.models import AuditEvent, OutboxMessage
-from tests.factories import UserFactory
 from tests.helpers.lifecycle import decide, pass_deadline
-from tests.helpers.proposals import open_now, submitted_proposal
-from tests.helpers.reviews import assessments, declare_no_conflict, save_review
+from tests.helpers.proposals import open_now
+from tests.helpers.reviews import (
+    PANELS,
+    SCORED,
+    assessments,
+    biased_panel,
+    declare_no_conflict,
+    save_review,
+)
 
 pytestmark = pytest.mark.django_db
 
-SCORED = ("experience", "cost", "process")
-# Each reviewer (index in the pool) reads three of four proposals; the first is a point more
-# generous than the second, the third a point harsher. Beta (index 1) is read by the generous
-# and the fair one: its calibrated Overall is below its raw one.
-PANELS = {0: (0, 1, 2), 1: (1, 2, 3), 2: (0, 2, 3)}
-BASE = {0: 4, 1: 2, 2: 3, 3: 1}
-LENIENT = {0: 1, 1: 0, 2: -1}
+# The panel (tests.helpers.reviews.PANELS): each reviewer reads three of four proposals; the
+# first is a point more generous than the second, the third a point harsher. Beta (index 1) is
+# read by the generous and the fair one: its calibrated Overall is below its raw one.
 # Words only calibration uses: none may reach a reviewer's page.
 CALIBRATION_WORDS = (
     "Calibrated",
@@ -48,28 +50,9 @@ RAW_NOTE = "These are the scores as the reviewers gave them: the mean of the sub
 
 
 def biased_reviews(s, staff) -> list[Proposal]:
-    """The evaluation setup's RFP past its deadline and opened, with Gamma and Delta besides
-    Alpha and Beta, each read by three reviewers of different leniency (PANELS): the four
-    proposals, read again, in PANELS' order. Calibration is usable."""
-    rfp = s["rfp"]
-    gamma = submitted_proposal(rfp, UserFactory(email="gamma@gamma.example.io"), "Gamma")
-    delta = submitted_proposal(rfp, UserFactory(email="delta@delta.example.io"), "Delta")
-    proposals = [s["alpha"], s["beta"], gamma, delta]
-    assigned = {
-        (r, p): s["assign"](proposals[p], s["reviewers"][r], staff)
-        for r, panel in PANELS.items()
-        for p in panel
-    }
-    pass_deadline(rfp)
-    open_now(rfp)
-    for (r, p), assignment in assigned.items():
-        reviewer = s["reviewers"][r]
-        declare_no_conflict(assignment, reviewer)
-        scores = {
-            key: max(0, min(5, BASE[p] + LENIENT[r] + offset)) for offset, key in enumerate(SCORED)
-        }
-        save_review(assignment, reviewer, assessments(rfp, scores=scores), submit=True)
-    return [Proposal.objects.get(pk=p.pk) for p in proposals]
+    """The setup's RFP past its deadline and opened, four proposals read by three reviewers of
+    different leniency (tests.helpers.reviews.biased_panel): calibration is usable."""
+    return biased_panel(s, staff, deadline_passed=True)[0]
 
 
 @pytest.fixture

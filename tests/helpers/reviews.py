@@ -83,3 +83,47 @@ def assessments(
         )
         for c in rfp.criteria.all()
     ]
+
+
+# --- A panel whose reviewers differ in leniency (calibration is usable) --------------------------
+
+SCORED = ("experience", "cost", "process")
+# Each reviewer (index in the setup's pool) reads three of the four proposals; the first is a
+# point more generous than the second, the third a point harsher.
+PANELS = {0: (0, 1, 2), 1: (1, 2, 3), 2: (0, 2, 3)}
+BASE = {0: 4, 1: 2, 2: 3, 3: 1}
+LENIENT = {0: 1, 1: 0, 2: -1}
+
+
+def biased_panel(s, staff, *, deadline_passed: bool = False):
+    """The evaluation setup's RFP with Gamma and Delta besides Alpha and Beta, each read by
+    three reviewers of different leniency (PANELS), opened (after its deadline with
+    `deadline_passed`) and every review submitted: (the four proposals read again, in PANELS'
+    order, and the assignments by (reviewer index, proposal index))."""
+    from tests.factories import UserFactory
+    from tests.helpers.lifecycle import pass_deadline
+    from tests.helpers.proposals import submitted_proposal
+
+    rfp = s["rfp"]
+    gamma = submitted_proposal(rfp, UserFactory(email="gamma@gamma.example.io"), "Gamma")
+    delta = submitted_proposal(rfp, UserFactory(email="delta@delta.example.io"), "Delta")
+    proposals = [s["alpha"], s["beta"], gamma, delta]
+    assigned = {
+        (r, p): s["assign"](proposals[p], s["reviewers"][r], staff)
+        for r, panel in PANELS.items()
+        for p in panel
+    }
+    if deadline_passed:
+        pass_deadline(rfp)
+    open_now(rfp)
+    for (r, p), assignment in assigned.items():
+        reviewer = s["reviewers"][r]
+        declare_no_conflict(assignment, reviewer)
+        scores = {
+            key: max(0, min(5, BASE[p] + LENIENT[r] + offset)) for offset, key in enumerate(SCORED)
+        }
+        save_review(assignment, reviewer, assessments(rfp, scores=scores), submit=True)
+    # Read again: the instances assigned above remember the RFP as it was before opening.
+    from proposals.models import Proposal
+
+    return [Proposal.objects.get(pk=p.pk) for p in proposals], assigned
