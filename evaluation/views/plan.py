@@ -54,6 +54,15 @@ def _form(rfp, data: QueryDict) -> PlanForm:
     )
 
 
+def _choices(request: HttpRequest, rfp) -> tuple[QueryDict, str, PlanForm]:
+    """The plan's choices as this request carries them (a POST's, else the query string's),
+    the plan page's address with them (where to go back to), and the form that reads them."""
+    data = request.POST if request.method == "POST" else request.GET
+    query = _plan_query(data)
+    back = reverse("staff_plan", args=[rfp.slug]) + (f"?{query.urlencode()}" if query else "")
+    return query, back, _form(rfp, data)
+
+
 def _hidden(query: QueryDict) -> list[tuple[str, str]]:
     return [(name, value) for name, values in query.lists() for value in values]
 
@@ -90,10 +99,7 @@ def staff_plan_adopt(request: HttpRequest, slug: str) -> HttpResponse:
     rfp = proposal_selectors.rfp_for_page(request.user, slug)
     if (refused := _refusal(request, rfp)) is not None:
         return refused
-    data = request.POST if request.method == "POST" else request.GET
-    query = _plan_query(data)
-    back = reverse("staff_plan", args=[rfp.slug]) + (f"?{query.urlencode()}" if query else "")
-    form = _form(rfp, data)
+    query, back, form = _choices(request, rfp)
     if form.is_bound and not form.is_valid():
         messages.error(request, _("The plan's choices are not valid: choose them again."))
         return redirect(back)
@@ -153,10 +159,7 @@ def staff_plan_lottery(request: HttpRequest, slug: str) -> HttpResponse:
     rfp = proposal_selectors.rfp_for_page(request.user, slug)
     if (refused := _refusal(request, rfp)) is not None:
         return refused
-    data = request.POST if request.method == "POST" else request.GET
-    query = _plan_query(data)
-    back = reverse("staff_plan", args=[rfp.slug]) + (f"?{query.urlencode()}" if query else "")
-    form = _form(rfp, data)
+    query, back, form = _choices(request, rfp)
     if form.is_bound and not form.is_valid():
         messages.error(request, _("The plan's choices are not valid: choose them again."))
         return redirect(back)
