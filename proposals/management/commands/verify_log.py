@@ -29,7 +29,7 @@ otherwise non-zero with what failed.
 import base64
 import binascii
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -188,7 +188,7 @@ class Command(BaseCommand):
             info = timestamping.verify(token, signed, certificates=ca)
         except timestamping.TimestampError as exc:
             raise CommandError(f"invalid timestamp: {exc}") from exc
-        when = info.gen_time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        when = _when(info.gen_time)
         self.stdout.write(
             f"valid: {info.tsa_name} timestamped the head of {head.tree_size} leaves "
             f"(RFP {head.rfp_slug}) at {when} (token serial {info.serial})."
@@ -223,14 +223,14 @@ class Command(BaseCommand):
         late = transparency.leaves_since_final(final, entries)
         self.stdout.write(
             f"valid: the first {final.tree_size} leaves hash to the final head's root "
-            f"(RFP {final.rfp_slug}, final head made {final.statement['timestamp']})."
+            f"(RFP {final.rfp_slug}, final head made {_when(final.statement['timestamp'])})."
         )
         if not late:
             self.stdout.write("valid: no leaf was appended after the final head.")
             return
         for leaf in late:
             label = "BACKDATED" if leaf.backdated else "late"
-            when = leaf.claimed_at.isoformat() if leaf.claimed_at else "no time"
+            when = _when(leaf.claimed_at) if leaf.claimed_at else "no time"
             self.stdout.write(
                 f"{label}: leaf {leaf.index} ({leaf.kind}, time {when}) was appended after "
                 "the final head."
@@ -240,6 +240,13 @@ class Command(BaseCommand):
             f"invalid: {len(late)} leaves appended after the final head, {backdated} of them "
             "backdated to before it."
         )
+
+
+def _when(instant: datetime | str) -> str:
+    """An instant for the auditor reading the output: "2019-02-01 12:00:00 UTC"."""
+    if isinstance(instant, str):
+        instant = datetime.fromisoformat(instant)
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _load(name: str) -> dict:
