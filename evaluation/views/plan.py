@@ -54,6 +54,20 @@ def _form(rfp, data: QueryDict) -> PlanForm:
     )
 
 
+def _plan_step(request: HttpRequest, slug: str):
+    """What the adopt and lottery pages start from: the RFP (or the refusal of `_refusal`), the
+    plan's choices (`_choices`), where to go back to and the form; a redirect back to the plan
+    with a message when the choices are not valid."""
+    rfp = proposal_selectors.rfp_for_page(request.user, slug)
+    if (refused := _refusal(request, rfp)) is not None:
+        return refused
+    query, back, form = _choices(request, rfp)
+    if form.is_bound and not form.is_valid():
+        messages.error(request, _("The plan's choices are not valid: choose them again."))
+        return redirect(back)
+    return rfp, query, back, form
+
+
 def _choices(request: HttpRequest, rfp) -> tuple[QueryDict, str, PlanForm]:
     """The plan's choices as this request carries them (a POST's, else the query string's),
     the plan page's address with them (where to go back to), and the form that reads them."""
@@ -96,13 +110,10 @@ def staff_plan(request: HttpRequest, slug: str) -> HttpResponse:
 def staff_plan_adopt(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the draft decisions the plan would write, and which decisions it would overwrite;
     POST with confirm=1 writes them (evaluation.plan_adoption.adopt). Publishes nothing."""
-    rfp = proposal_selectors.rfp_for_page(request.user, slug)
-    if (refused := _refusal(request, rfp)) is not None:
-        return refused
-    query, back, form = _choices(request, rfp)
-    if form.is_bound and not form.is_valid():
-        messages.error(request, _("The plan's choices are not valid: choose them again."))
-        return redirect(back)
+    opened = _plan_step(request, slug)
+    if isinstance(opened, HttpResponse):
+        return opened
+    rfp, query, back, form = opened
     error = ""
     if request.method == "POST":
         if request.POST.get("confirm") != "1":
@@ -156,13 +167,10 @@ def staff_plan_adopt(request: HttpRequest, slug: str) -> HttpResponse:
 def staff_plan_lottery(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the band a lottery would draw among, and how it works; POST with confirm=1 commits
     the seed (its SHA-256 recorded and shown) and goes to the lottery's page to draw."""
-    rfp = proposal_selectors.rfp_for_page(request.user, slug)
-    if (refused := _refusal(request, rfp)) is not None:
-        return refused
-    query, back, form = _choices(request, rfp)
-    if form.is_bound and not form.is_valid():
-        messages.error(request, _("The plan's choices are not valid: choose them again."))
-        return redirect(back)
+    opened = _plan_step(request, slug)
+    if isinstance(opened, HttpResponse):
+        return opened
+    rfp, query, back, form = opened
     if request.method == "POST" and request.POST.get("confirm") == "1":
         try:
             made = plan_adoption.commit_band_lottery(
