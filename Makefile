@@ -10,17 +10,18 @@ PORT   ?= 8000
 # The test suite runs on PostgreSQL; override DATABASE_URL to use another server.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rfp_portal
 
-.PHONY: run test install lint format migrate demo clean-venv help
+.PHONY: run test install lint lock format migrate demo clean-venv help
 
 help:
 	@echo "make run    - set up, migrate, load the demo and serve it at http://$(HOST):$(PORT)"
 	@echo "make test   - set up and run the whole test suite (PostgreSQL, Redis, chromium)"
 	@echo "make lint   - ruff check, format check and the architecture's import contracts"
 
+# Every package comes from the lock file and is checked against its hashes (pip itself too: the
+# lock pins it). `make lock` regenerates both lock files after a change to pyproject.toml.
 $(STAMP): requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -50,6 +51,11 @@ run: demo
 
 test: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --no-emit-find-links --no-emit-index-url --strip-extras
+lock: $(STAMP)
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file=requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra=dev --output-file=requirements-dev.lock pyproject.toml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
