@@ -129,6 +129,30 @@ def broker_url(environ_: Mapping[str, str]) -> str | None:
     return None
 
 
+def cache_config(environ_: Mapping[str, str], *, production: bool) -> dict:
+    """CACHES['default']: Redis at REDIS_URL, else a cache in each process's memory.
+
+    The cache holds what every web node and worker must agree on: the rate limits' counters
+    (rfp_portal.ratelimits, allauth's sign-in limits), the second-factor codes already used and
+    the one PDF check in flight per account. In a per-process cache each gunicorn worker would
+    count on its own, so production refuses to start without REDIS_URL.
+    """
+    url = environ_.get("REDIS_URL", "").strip()
+    if not url:
+        if production:
+            raise ConfigError(
+                "REDIS_URL is required when DJANGO_ENV=production: the rate limits and the "
+                "used sign-in codes must be counted in one cache shared by every web process "
+                "and node, not in each process's memory."
+            )
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    scheme = urlsplit(url).scheme
+    if scheme not in BROKER_SCHEMES:
+        shown = scheme or "(none)"
+        raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL; got {shown!r}.")
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+
+
 def secret_key(environ_: Mapping[str, str], *, production: bool) -> str:
     key = environ_.get("SECRET_KEY", "")
     if not production:

@@ -4,6 +4,7 @@ app), the accounts, the portal-wide pages and the admin. URL names are global.""
 from django.contrib import admin
 from django.urls import include, path
 
+from rfp_portal import health, metrics
 from rfp_portal import views as portal_views
 
 handler429 = "rfp_portal.views.too_many_requests"  # allauth's respond_429 uses it
@@ -17,4 +18,8 @@ urlpatterns = [
     # Django's language switch (django.conf.urls.i18n), with its `next` checked first.
     path("i18n/setlang/", portal_views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    # For operators' probes and scraper (rfp_portal.health.ProbeMiddleware answers them first).
+    path("health/live/", health.live, name="health_live"),
+    path("health/ready/", health.ready, name="health_ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]

@@ -394,6 +394,7 @@ def test_production_refuses_to_start_without_a_receipt_key(tmp_path):
         "ALLOWED_HOSTS": "rfp.example.org",
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rfp_portal_unused",
         "EMAIL_URL": "smtp://mail.example.org:25",
+        "REDIS_URL": "redis://127.0.0.1:6379/13",
         "VAR_DIR": str(tmp_path),
     }
     unnamed = manage_py(["check"], env)

@@ -77,6 +77,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "rfp.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rfp_portal_unused",
     "EMAIL_URL": "smtp+tls://portal:secret@mail.example.org:587",
+    "REDIS_URL": "redis://127.0.0.1:6379/13",
 }
 
 
@@ -109,6 +110,29 @@ def test_production_without_mail_server_fails_at_start_naming_it(tmp_path):
     result = manage_py(["check"], env)
     assert result.returncode != 0
     assert "EMAIL_URL" in result.stderr
+
+
+def test_rate_limits_are_never_counted_per_process_in_production():
+    # The rate limits' counters live in the default cache: without Redis every process (and
+    # node) would count on its own, and an attacker would get the limit once per process.
+    with pytest.raises(config.ConfigError, match="REDIS_URL is required when DJANGO_ENV"):
+        config.cache_config({}, production=True)
+    with pytest.raises(config.ConfigError, match="REDIS_URL must be a redis://"):
+        config.cache_config({"REDIS_URL": "memcached://127.0.0.1"}, production=True)
+    shared = config.cache_config({"REDIS_URL": "redis://redis:6379/0"}, production=True)
+    assert shared == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://redis:6379/0",
+    }
+    assert config.cache_config({}, production=False)["BACKEND"].endswith("LocMemCache")
+
+
+def test_production_without_redis_fails_at_start_naming_it(tmp_path):
+    env = {**PRODUCTION_ENV, "VAR_DIR": str(tmp_path)}
+    env.pop("REDIS_URL")
+    result = manage_py(["check"], env)
+    assert result.returncode != 0
+    assert "REDIS_URL is required" in result.stderr
 
 
 def test_bad_database_url_fails_at_start_naming_it(tmp_path):

@@ -275,6 +275,14 @@ TABLE: dict[str, Entry] = {
         get=rule(F405), post=EVERYONE, data=lambda s, p: {"time_zone": "UTC", "next": "/"}
     ),
     "set_language": Entry(),
+    # --- Operators' probes and scraper (rfp_portal.health, rfp_portal.metrics) --------------
+    # The probes say "ok" or name each check and its state: nothing about anyone's proposal
+    # (the marker check proves it). /metrics is never public: without the bearer token
+    # (METRICS_TOKEN) it is the 404 of a missing page, for every role, staff included
+    # (tests/rfp_portal/test_metrics.py tries the token itself).
+    "health_live": Entry(),
+    "health_ready": Entry(),
+    "metrics": Entry(get=rule(F404), post=rule(F404)),
     # --- Proposers ------------------------------------------------------------------------
     "proposal_start": Entry(
         rfp_slug,
