@@ -63,10 +63,20 @@ def staff_user(tag: str):
 
 
 def seed_evaluated_rfp(
-    *, tag: str, proposals: int, reviewers: int, per_proposal: int, decide_every: int = 10
+    *,
+    tag: str,
+    proposals: int,
+    reviewers: int,
+    per_proposal: int,
+    decide_every: int = 10,
+    through_services: int | None = None,
 ) -> Seeded:
     """An opened RFP (slug bench-<tag>) with `proposals` submitted proposals, each reviewed by
-    `per_proposal` of `reviewers` pool members (spread evenly), and some decisions."""
+    `per_proposal` of `reviewers` pool members (spread evenly), and some decisions.
+
+    `through_services`: how many proposals are made through the services (all by default); the
+    rest are bulk-created copies of them (`_copies`), for sizes where 20,000 submissions one by
+    one would take most of an hour."""
     from django.db import connection
 
     from evaluation import decisions, services
@@ -133,6 +143,10 @@ def seed_evaluated_rfp(
                 proposal=proposal, user=owner, expected_edit=proposal.edit_count, now=at
             )
         made.append(proposal)
+        if through_services is not None and len(made) >= through_services:
+            break
+    if len(made) < proposals:
+        made += _copies(rfp, made, proposals - len(made), tag=tag, rng=rng, at=before)
     opened_at = rfp.deadline_instant + timedelta(seconds=rfp.grace_seconds + 1)
     rfp_services.open_due_rfps(now=opened_at)
     rfp.refresh_from_db()
@@ -217,6 +231,82 @@ def seed_evaluated_rfp(
             now=decided,
         )
     return Seeded(rfp=rfp, staff=staff, reviewers=pool, proposals=made)
+
+
+def _copies(rfp, made: list, count: int, *, tag: str, rng, at) -> list:
+    """`count` more submitted proposals, bulk-created as copies of the ones `made` through the
+    services (their answers, so budgets vary alike; their document and first version), each with
+    its own owner (a plain account: owners do not sign in here). No receipt, transparency leaf,
+    audit event or mail: nothing measured here reads them."""
+    from django.contrib.auth.hashers import make_password
+
+    from proposals.models import Proposal, ProposalMember, SubmissionVersion
+    from rfp_portal.models import User
+
+    start = len(made)
+    made = list(Proposal.objects.filter(pk__in=[p.pk for p in made]).order_by("pk"))
+    templates = list(SubmissionVersion.objects.filter(proposal__in=made).order_by("pk"))
+    password = make_password(None)
+    owners = User.objects.bulk_create(
+        [
+            User(
+                email=f"team{index}@{tag}-proposers.example",
+                full_name=f"Team Lead {index}",
+                organisation=f"Team {index}",
+                password=password,
+            )
+            for index in range(start, start + count)
+        ],
+        batch_size=2000,
+    )
+
+    def copy(instance, **changes):
+        values = {
+            f.attname: getattr(instance, f.attname)
+            for f in instance._meta.concrete_fields
+            if not f.primary_key
+        }
+        values.update(changes)
+        return type(instance)(**values)
+
+    by_proposal = {t.proposal_id: t for t in templates}
+    sources = [p for p in made if p.pk in by_proposal]
+    copies = []
+    for offset, owner in enumerate(owners):
+        index = start + offset
+        source = sources[offset % len(sources)]
+        title = f"Proposal {index}: {rng.choice(['secure', 'accessible', 'fast'])} PyPI"
+        copies.append(
+            copy(
+                source,
+                owner_id=owner.pk,
+                title=title,
+                created_at=at + timedelta(seconds=index),
+                updated_at=at + timedelta(seconds=index),
+            )
+        )
+    copies = Proposal.objects.bulk_create(copies, batch_size=2000)
+    ProposalMember.objects.bulk_create(
+        [
+            ProposalMember(proposal=proposal, user=owner, role="owner")
+            for proposal, owner in zip(copies, owners, strict=True)
+        ],
+        batch_size=2000,
+    )
+    SubmissionVersion.objects.bulk_create(
+        [
+            copy(
+                by_proposal[sources[offset % len(sources)].pk],
+                proposal_id=proposal.pk,
+                submitted_by_id=proposal.owner_id,
+                receipt_code=f"R-BENCH-{tag}-{start + offset}",
+                received_at=at + timedelta(seconds=start + offset),
+            )
+            for offset, proposal in enumerate(copies)
+        ],
+        batch_size=2000,
+    )
+    return copies
 
 
 def data_now(data):

@@ -300,3 +300,43 @@ class Lottery(models.Model):
     @property
     def is_drawn(self) -> bool:
         return self.drawn_at is not None
+
+
+class RankingSnapshot(models.Model):
+    """The staff dashboard's read model of one RFP (evaluation.ranking_snapshot): the ranking as
+    last built, and a version bumped in the transaction of every change it depends on."""
+
+    rfp = models.OneToOneField(
+        "proposals.RFP", on_delete=models.CASCADE, related_name="ranking_snapshot"
+    )
+    version = models.PositiveBigIntegerField(default=1)  # bumped by every change
+    built_version = models.PositiveBigIntegerField(default=0)  # the version `data` was built at
+    generation = models.BigIntegerField(default=0)  # which RankingRow rows belong to `data`
+    previous_generation = models.BigIntegerField(default=0)  # kept for views mid-switch
+    computed_at = models.DateTimeField(null=True, blank=True)
+    build_seconds = models.FloatField(default=0)  # how long the last build took
+    rebuilding_since = models.DateTimeField(null=True, blank=True)  # a rebuild is queued/running
+    data = models.BinaryField(default=b"")  # the header: zlib-compressed pickle
+
+    def __str__(self) -> str:
+        return f"Ranking snapshot of {self.rfp_id} (v{self.built_version}/{self.version})"
+
+
+class RankingRow(models.Model):
+    """One proposal's row of a RankingSnapshot generation (pickled): only a page's rows are
+    read back."""
+
+    rfp = models.ForeignKey("proposals.RFP", on_delete=models.CASCADE, related_name="+")
+    generation = models.BigIntegerField()
+    proposal_id = models.BigIntegerField()
+    payload = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rfp", "generation", "proposal_id"], name="ranking_row_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Ranking row of proposal {self.proposal_id} (generation {self.generation})"

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from evaluation import exports, reminders
+from evaluation import exports, ranking_snapshot, reminders
 from rfp_portal import deadlines
 from rfp_portal.queueing import enqueue
 
@@ -40,3 +40,10 @@ def send_reminders(at: str | None = None) -> int:
     """
     now = deadlines.parse_utc_iso(at) if at else timezone.now()
     return reminders.send_all_due(now=now)
+
+
+@shared_task(acks_late=True, soft_time_limit=900, time_limit=960)
+def rebuild_ranking(rfp_id: int) -> int:
+    """Rebuild the dashboard's read model of an RFP until it is as of its latest change (one in
+    flight per RFP: evaluation.ranking_updates claims it); the number of builds it took."""
+    return ranking_snapshot.rebuild(rfp_id)

@@ -6,14 +6,22 @@ over a domain function; the funding plan's pages are in plan.py."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from evaluation import dashboard, decisions, export_requests, exports, selectors, services
+from evaluation import (
+    dashboard,
+    decisions,
+    export_requests,
+    exports,
+    ranking_snapshot,
+    ranking_updates,
+    selectors,
+    services,
+)
 from evaluation.forms import (
     AutoAssignForm,
     DecisionForm,
@@ -194,13 +202,26 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("staff_evaluation", slug=rfp.slug)
     sort = request.GET.get("sort", "rank")
     flag = request.GET.get("flag") or None
-    board = dashboard.build(rfp, sort=sort, flag=flag, line=request.GET.get("line"))
+    # The read model (evaluation.ranking_snapshot): the ranking as last built, fifty rows a
+    # page; never rescored here. Decisions and exports read fresh data, not this.
+    shown = ranking_snapshot.show(
+        rfp, sort=sort, flag=flag, line=request.GET.get("line"), page=request.GET.get("page")
+    )
+    if shown is None:  # too many proposals to rank while the request waits: queued
+        ranking_updates.request_rebuild([rfp.pk])
+        messages.info(
+            request,
+            _(
+                "The dashboard is being computed for the first time; with this many proposals "
+                "it takes a minute or so. Open it again shortly."
+            ),
+        )
+        return redirect("staff_evaluation", slug=rfp.slug)
+    if shown.updating:
+        ranking_updates.request_rebuild([rfp.pk])  # in case the queued rebuild was lost
+    board, page, rows = shown.board, shown.page, shown.rows
     if sort == "calibrated" and not board.calibrated:
         sort = "rank"  # nothing calibrated to rank by: the raw ranking, and the page says why
-    # Ranking needs every proposal; the page shows them a hundred at a time (an RFP with
-    # thousands of proposals made a page of megabytes: bench/dashboard).
-    page = Paginator(board.rows, dashboard.PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     columns = dashboard.chosen_columns(request.GET.getlist("columns"))
@@ -219,6 +240,7 @@ def staff_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "board": board,
             "rows": rows,
             "page": page,
+            "shown": shown,
             "query": query.urlencode(),
             "columns": columns,
             "column_count": dashboard.ALWAYS_SHOWN
