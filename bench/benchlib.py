@@ -330,6 +330,45 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
     raise SystemExit(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+# --- S3 on loopback (moto's server, its own process) -------------------------------------------
+
+S3_BUCKET = "rfp-portal-bench"
+
+
+def start_s3(procs: Processes, tmp: Path) -> tuple[subprocess.Popen, dict[str, str]]:
+    """moto's S3 server on a free port, started by `procs` (so stopped with the rest), with an
+    empty bucket; returns it and the settings that put the portal's uploads in that bucket."""
+    import boto3
+
+    port = free_port()
+    server = procs.start(
+        [str(BIN_DIR / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        {**os.environ},
+        tmp / "s3.log",
+    )
+    wait_for_port(port)
+    settings = {
+        "AWS_STORAGE_BUCKET_NAME": S3_BUCKET,
+        "AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_S3_REGION_NAME": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+    }
+    boto3.client(
+        "s3",
+        endpoint_url=settings["AWS_S3_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id=settings["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=settings["AWS_SECRET_ACCESS_KEY"],
+    ).create_bucket(Bucket=S3_BUCKET)
+    return server, settings
+
+
+def files_under(path: Path) -> int:
+    """How many files a directory holds (0 if it does not exist)."""
+    return sum(1 for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
 # --- A minimal SMTP server that accepts and counts every message -------------------------------
 
 

@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/deadline_rush.py [--n 300] [--concurrency 32] [--workers 5]
         [--flow one|post|review] [--no-js] [--hostile K [--hostile-kinds a,b,...]]
+        [--storage disk|s3]
 
 Starts on loopback gunicorn (sync workers), a Celery worker (prefork, concurrency 1) and an SMTP
 sink, with PostgreSQL and Redis, all with DJANGO_ENV=production settings (see bench/README.md).
+Uploads and receipt PDFs go to MEDIA_ROOT on local disk, or with --storage s3 to a bucket of
+moto's S3 server (its own process, on loopback), as on more than one web node.
 Measures, in one run:
 
 1. baseline: the same gunicorn serving a bare view (bench_urls.upload_baseline) that reads an
@@ -773,6 +776,13 @@ def main() -> int:
         help="with --hostile: the rate (submissions/s) of a run without hostile clients (same "
         "N, flow and machine); the run fails if the honest rate falls below 0.9 of it",
     )
+    parser.add_argument(
+        "--storage",
+        choices=("disk", "s3"),
+        default="disk",
+        help="where uploads and receipt PDFs go: disk (MEDIA_ROOT, default) or s3 (a bucket "
+        "of moto's S3 server on loopback, as with several web nodes)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir and database")
     args = parser.parse_args()
     hostile_kinds = [k for k in args.hostile_kinds.split(",") if k]
@@ -786,7 +796,15 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     env = benchlib.bench_env("rush", tmp, smtp_port=sink.port, web_port=port)
     procs = benchlib.Processes()
+    s3_server = None
+    if args.storage == "s3":
+        s3_server, s3_settings = benchlib.start_s3(procs, tmp)
+        env.update(s3_settings)
     print(f"machine: {benchlib.machine()}")
+    print(
+        f"storage: {args.storage}"
+        + (f" (moto S3 server at {env['AWS_S3_ENDPOINT_URL']})" if s3_server else " (MEDIA_ROOT)")
+    )
     print(f"workdir: {tmp}")
     # The PDF check is being worked on: say which version ran, and whether it changed meanwhile.
     guard = benchlib.blob_id("proposals/pdfguard.py")
@@ -906,10 +924,15 @@ def main() -> int:
                 "celery": lambda: [celery.pid, *benchlib.children_of(celery.pid)],
                 "postgres": lambda: benchlib.pids_named("postgres"),
                 "redis": lambda: benchlib.pids_named("redis-server"),
+                **({"s3 (moto)": lambda: [s3_server.pid]} if s3_server else {}),
             }
         )
 
         busy = {}
+
+        def celery_cpu() -> float:
+            """CPU seconds of the Celery worker: its main process and its pool's."""
+            return benchlib.cpu_seconds([celery.pid]) + benchlib.subtree_cpu_seconds(celery.pid)
 
         def timed(jobs):
             """One measured phase: results, errors, wall seconds, CPU used and per result."""
@@ -937,6 +960,7 @@ def main() -> int:
                 list(zip(hostile_browsers, hostile_people, strict=True)), hostile_corpus
             )
             rush_started = time.perf_counter()
+            worker_cpu_before = celery_cpu()
             with hostile:  # no threads when --hostile is 0
                 rush_times, rush_errors, rush_wall, rush_used, rush_account = timed(
                     [
@@ -1045,6 +1069,9 @@ def main() -> int:
         upload_growth = max(max(v) for v in growths.values())
 
         outcome = verify(rush_people, sink, timeout=180)
+        # The background work of a submission (receipt PDF rendered and stored, receipt mail),
+        # from the rush's start until verify saw the last of it done: CPU per submission.
+        worker_ms = (celery_cpu() - worker_cpu_before) / max(1, len(rush_times)) * 1000
         hostile_stored = verify_hostile(hostile_people) if args.hostile else {}
         if hostile_stored:
             print(
@@ -1064,6 +1091,16 @@ def main() -> int:
         )
         trail = outcome["done_at"] - rush_ended
         print(f"background: the last receipt mail and PDF were done {trail:.0f} s after the rush")
+        print(
+            f"background: the Celery worker used {worker_ms:.0f} ms CPU per submission (receipt "
+            "PDF and mail, from the rush's start until the last was done)"
+        )
+        media_files = benchlib.files_under(Path(env["MEDIA_ROOT"]))
+        print(f"storage {args.storage}: {media_files} files under MEDIA_ROOT")
+        if args.storage == "s3" and media_files:
+            missed_storage = [f"{media_files} files under MEDIA_ROOT with --storage s3"]
+        else:
+            missed_storage = []
         costs = submission_costs([p["proposal"] for p in rush_people + warmup_people])
         cost_steps = {
             "sign": "signing (sign_version: statement, Ed25519, its row)",
@@ -1093,7 +1130,7 @@ def main() -> int:
         if tracebacks:
             print(f"gunicorn log: {tracebacks} tracebacks (see {tmp / 'gunicorn.log'})")
         ratio = rush_rate / base_rate
-        missed = []
+        missed = list(missed_storage)
         if errors or base_errors or floor_errors:
             missed.append("errors")
         if lost:
@@ -1133,7 +1170,8 @@ def main() -> int:
             f"peak_worker_rss={peak_worker_mb:.0f}MB "
             f"upload20MB_growth={upload_growth:.1f}MB cpu_per_submit={rush_cpu_ms:.0f}ms "
             f"cpu_per_baseline={base_cpu_ms:.0f}ms flow={args.flow} "
-            f"js={'no' if args.no_js else 'yes'} background_trail={trail:.0f}s "
+            f"js={'no' if args.no_js else 'yes'} storage={args.storage} "
+            f"background_trail={trail:.0f}s worker_cpu_per_submit={worker_ms:.0f}ms "
             f"{cost_part}{hostile_part}pdfguard={guard} "
             f"{'FAIL(' + '; '.join(missed) + ')' if missed else 'PASS'}"
         )
