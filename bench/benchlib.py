@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import platform
 import secrets
 import shutil
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.helpers
+from tests.helpers import smtp_sink
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -32,6 +34,15 @@ PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 # Never 15: the test suite flushes that one.
 REDIS_DBS = {"rush": 9, "dashboard": 10, "report": 11}
 MB = 1024 * 1024
+
+
+def run_child(command: list[str], env: dict[str, str]) -> dict:
+    """Run a measurement in a fresh child process (as a Celery task runs, with nothing the
+    bench loaded) and return the JSON object its last line of output prints."""
+    out = subprocess.run(
+        command, env=env, cwd=PROJECT_DIR, check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 # --- Environment -------------------------------------------------------------------------------
@@ -372,50 +383,8 @@ def files_under(path: Path) -> int:
 # --- A minimal SMTP server that accepts and counts every message -------------------------------
 
 
-class SmtpSink:
-    """Just enough SMTP (RFC 5321) for Django's SMTP backend: every message is accepted."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        self.lock = threading.Lock()
-        sink = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                self.wfile.write(b"220 bench-sink ESMTP\r\n")
-                while line := self.rfile.readline():
-                    verb = line[:4].upper()
-                    if verb in (b"EHLO", b"HELO"):
-                        self.wfile.write(b"250-bench-sink\r\n250 8BITMIME\r\n")
-                    elif verb == b"DATA":
-                        self.wfile.write(b"354 go ahead\r\n")
-                        data = io.BytesIO()
-                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                            data.write(chunk)
-                        with sink.lock:
-                            sink.messages.append(data.getvalue())
-                        self.wfile.write(b"250 queued\r\n")
-                    elif verb == b"QUIT":
-                        self.wfile.write(b"221 bye\r\n")
-                        return
-                    else:  # MAIL, RCPT, RSET, NOOP
-                        self.wfile.write(b"250 ok\r\n")
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def count(self, needle: bytes) -> int:
-        with self.lock:
-            return sum(1 for m in self.messages if needle in m)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+# The SMTP sink is the tests' own (tests/helpers/smtp_sink.py), shared with the multi-node test.
+SmtpSink = smtp_sink.SmtpSink
 
 
 # --- PDFs and numbers ---------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -94,15 +93,7 @@ def main() -> int:
         print(f"setup: {time.perf_counter() - t0:.1f} s")
         runs = []
         for _ in range(args.runs):
-            out = subprocess.run(
-                [sys.executable, __file__, "--render", seeded.rfp.slug],
-                env=env,
-                cwd=benchlib.PROJECT_DIR,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            run = json.loads(out.strip().splitlines()[-1])
+            run = benchlib.run_child([sys.executable, __file__, "--render", seeded.rfp.slug], env)
             runs.append(run)
             print(
                 f"render: {run['seconds']:.2f} s, {run['pages']} pages, "

@@ -33,7 +33,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -315,15 +314,7 @@ def main() -> int:
         command = [sys.executable, __file__, "--export", str(export.pk)]
         command += ["--old"] if args.old else []
         command += ["--shared-fonts"] if args.shared_fonts else []
-        out = subprocess.run(
-            command,
-            env=env,
-            cwd=benchlib.PROJECT_DIR,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        run = json.loads(out.strip().splitlines()[-1])
+        run = benchlib.run_child(command, env)
         peak = run["peak_kb"] / 1024
         added = (run["peak_kb"] - run["before_kb"]) / 1024
         print(

@@ -26,10 +26,8 @@ import secrets
 import shutil
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
-import threading
 import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -53,6 +51,7 @@ from tests.helpers.lifecycle import pass_deadline
 from tests.helpers.mfa import totp_code
 from tests.helpers.proposals import complete_answers, form_data, open_now, pdf_upload
 from tests.helpers.required_services import require_or_skip
+from tests.helpers.smtp_sink import SmtpSink
 from tests.helpers.waiting import wait_until
 
 pytestmark = [
@@ -87,46 +86,6 @@ def listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-class SmtpSink:
-    """Just enough SMTP for Django's SMTP backend: every message is accepted and kept."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        sink = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                self.wfile.write(b"220 sink ESMTP\r\n")
-                while line := self.rfile.readline():
-                    verb = line[:4].upper()
-                    if verb in (b"EHLO", b"HELO"):
-                        self.wfile.write(b"250-sink\r\n250 8BITMIME\r\n")
-                    elif verb == b"DATA":
-                        self.wfile.write(b"354 go ahead\r\n")
-                        data = io.BytesIO()
-                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                            data.write(chunk)
-                        sink.messages.append(data.getvalue())
-                        self.wfile.write(b"250 queued\r\n")
-                    elif verb == b"QUIT":
-                        self.wfile.write(b"221 bye\r\n")
-                        return
-                    else:
-                        self.wfile.write(b"250 ok\r\n")
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Cluster:
